@@ -1,0 +1,1 @@
+"""Shared test configuration: everything the tests talk to is on loopback."""
