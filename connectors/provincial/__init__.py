@@ -1,0 +1,11 @@
+"""Connector of the Guangdong provincial platform (signed, enveloped, batch look-ups).
+
+The simulator lives in `connectors.provincial.simulator` and is deliberately not exported here:
+the hub's serving path must never import it.
+"""
+
+from __future__ import annotations
+
+from connectors.provincial.client import ProvincialClient, ProvincialConfig
+
+__all__ = ["ProvincialClient", "ProvincialConfig"]
