@@ -16,7 +16,7 @@ import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import orjson
 import uvicorn
@@ -271,7 +271,10 @@ def _bind(port: int) -> socket.socket:
     return sock
 
 
-class SimulatorServer:
+SimulatorT = TypeVar("SimulatorT", bound=Simulator)
+
+
+class SimulatorServer(Generic[SimulatorT]):
     """Runs a simulator's API and admin apps on loopback ports, in a thread with its own loop.
 
     `port=0` picks a free port. The `refuse` outage stops the API listener, so connections are
@@ -279,7 +282,7 @@ class SimulatorServer:
     listener stays up throughout.
     """
 
-    def __init__(self, simulator: Simulator, port: int = 0, admin_port: int = 0) -> None:
+    def __init__(self, simulator: SimulatorT, port: int = 0, admin_port: int = 0) -> None:
         self.simulator = simulator
         self._api_sock = _bind(port)
         self._admin_sock = _bind(admin_port)
@@ -302,7 +305,7 @@ class SimulatorServer:
     def admin_url(self) -> str:
         return f"http://127.0.0.1:{self.admin_port}"
 
-    def start(self) -> SimulatorServer:
+    def start(self) -> SimulatorServer[SimulatorT]:
         self._thread = threading.Thread(
             target=self._run, name=f"sim-{self.simulator.source}", daemon=True
         )

@@ -157,6 +157,7 @@ class World:
     def index_of(self, doc: DocumentRef) -> int | None:
         """The index of a synthetic person's document, or None when it is not one."""
         number = doc.number
+        index: int | None
         try:
             if doc.type == "MACAO_ID" and len(number) == 8 and number[0] == _MACAO_PREFIX:
                 index = int(number[1:])
@@ -245,8 +246,11 @@ class World:
 
     def load_scenario_dir(self, directory: Path) -> list[dict[str, Any]]:
         """Load every `*.json` scenario in a directory; returns them parsed, in name order."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise FileNotFoundError(f"no scenario directory at {directory}")
         scenarios = []
-        for path in sorted(Path(directory).glob("*.json")):
+        for path in sorted(directory.glob("*.json")):
             scenario = json.loads(path.read_text(encoding="utf-8"))
             self.load_scenario(scenario)
             scenarios.append(scenario)
