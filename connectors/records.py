@@ -263,7 +263,9 @@ def provincial_from_json(data: Mapping[str, Any]) -> ProvincialFacts:
             for t in data.get("natTests", [])
         ),
         antibody_tests=tuple(
-            AntibodyTest(t["id"], _at(t["sampledAt"]), _at(t["reportedAt"]), t["isotype"], t["result"])
+            AntibodyTest(
+                t["id"], _at(t["sampledAt"]), _at(t["reportedAt"]), t["isotype"], t["result"]
+            )
             for t in data.get("antibodyTests", [])
         ),
         entries=tuple(
@@ -272,7 +274,11 @@ def provincial_from_json(data: Mapping[str, Any]) -> ProvincialFacts:
         ),
         health_certificates=tuple(
             HealthCertificate(
-                h["id"], h["kind"], _at(h["issuedAt"]), parse_instant(h.get("expiresAt")), h["status"]
+                h["id"],
+                h["kind"],
+                _at(h["issuedAt"]),
+                parse_instant(h.get("expiresAt")),
+                h["status"],
             )
             for h in data.get("healthCertificates", [])
         ),

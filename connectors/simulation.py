@@ -116,6 +116,9 @@ class Simulator:
             return body[: max(1, len(body) // 2)]
         return b'{"unexpected": ["not", "the", "contract"]}'
 
+    def reset_state(self) -> None:
+        """Forget what this simulator received (tickets, submissions); `/_admin/reset` calls it."""
+
     # --- helpers for routes ----------------------------------------------------------------
 
     def subject_unavailable(self, docs: list[DocumentRef]) -> bool:
@@ -187,8 +190,9 @@ class Simulator:
         return Response(status_code=204)
 
     async def _reset(self, request: Request) -> Response:
-        """Back to the initial world, no faults, zero counters."""
+        """Back to the initial world, no faults, zero counters, nothing received."""
         self.world.reset()
+        self.reset_state()
         refused = self.faults.outage == "refuse"
         self.clear_faults()
         self.counters.clear()
@@ -211,13 +215,13 @@ class FaultMiddleware:
         sim = self.sim
         faults = sim.faults
         sim.counters[sim.route_key(scope)] += 1
-        delay = faults.latency_ms + (faults.rng.uniform(0, faults.jitter_ms) if faults.jitter_ms else 0)
+        delay = faults.latency_ms
+        if faults.jitter_ms:
+            delay += faults.rng.uniform(0, faults.jitter_ms)
         if delay:
             await asyncio.sleep(delay / 1000)
         if faults.hang:
-            # never answer; hold the connection until the client gives up on it
-            while (await receive())["type"] != "http.disconnect":
-                pass
+            await _disconnected(receive)  # never answer; hold on until the client gives up
             return
         if faults.outage:
             await sim.overloaded()(scope, receive, send)
@@ -255,11 +259,23 @@ class FaultMiddleware:
         await send({"type": "http.response.start", "status": start.get("status", 200),
                     "headers": headers})  # fmt: skip
         if faults.trickle_ms:
-            for i in range(0, len(body), 16):
-                await send({"type": "http.response.body", "body": body[i : i + 16],
-                            "more_body": True})  # fmt: skip
-                await asyncio.sleep(faults.trickle_ms / 1000)
+            # uvicorn ignores sends after the client left, so watch for it and stop trickling
+            gone = asyncio.ensure_future(_disconnected(receive))
+            try:
+                for i in range(0, len(body), 16):
+                    if gone.done():
+                        return
+                    await send({"type": "http.response.body", "body": body[i : i + 16],
+                                "more_body": True})  # fmt: skip
+                    await asyncio.sleep(faults.trickle_ms / 1000)
+            finally:
+                gone.cancel()
         await send({"type": "http.response.body", "body": b"" if faults.trickle_ms else body})
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _bind(port: int) -> socket.socket:
@@ -347,7 +363,7 @@ class SimulatorServer(Generic[SimulatorT]):
     async def _start_api(self) -> None:
         self._api = self._server(self.simulator.app())
         self._api_task = asyncio.create_task(self._api.serve(sockets=[self._api_sock]))
-        while not self._api.started:
+        while not self._api.started:  # noqa: ASYNC110 (uvicorn exposes only a flag)
             if self._api_task.done():
                 self._api_task.result()
             await asyncio.sleep(0.005)
@@ -377,7 +393,7 @@ class SimulatorServer(Generic[SimulatorT]):
         self._admin = self._server(self.simulator.admin_app())
         admin_task = asyncio.create_task(self._admin.serve(sockets=[self._admin_sock]))
         await self._start_api()
-        while not self._admin.started:
+        while not self._admin.started:  # noqa: ASYNC110 (uvicorn exposes only a flag)
             await asyncio.sleep(0.005)
         self._ready.set()
         await self._stopped.wait()

@@ -281,9 +281,8 @@ class World:
             level = rng.choices(("HIGH", "MEDIUM", "LOW"), (3, 3, 4))[0]
             designated = self.now - timedelta(hours=rng.randint(24, 24 * 12))
             lifted = designated + timedelta(days=rng.randint(3, 20))
-            areas.append(
-                RiskArea(code, f"Street {code}", level, designated, lifted if lifted < self.now else None)
-            )
+            lifted_by_now = lifted if lifted < self.now else None
+            areas.append(RiskArea(code, f"Street {code}", level, designated, lifted_by_now))
         return areas
 
     def _generate(self, index: int) -> Person:
@@ -322,8 +321,9 @@ class World:
         u = rng.random()
         if u < 0.004:
             sampled = ago(24, 72)
-            nat_tests.append(NatTest(f"N{index}-P", sampled, sampled + timedelta(hours=8),
-                                     "POSITIVE", LABS_RECOGNISED[0], ("MACAO", "HONGKONG")))  # fmt: skip
+            positive = NatTest(f"N{index}-P", sampled, sampled + timedelta(hours=8), "POSITIVE",
+                               LABS_RECOGNISED[0], ("MACAO", "HONGKONG"))  # fmt: skip
+            nat_tests.append(positive)
             if rng.random() < 0.5:
                 cases.append(Case(f"C{index}", "CONFIRMED", sampled + timedelta(hours=10)))
         elif u < 0.015:
@@ -350,7 +350,8 @@ class World:
             flags.append(Flag(f"F{index}", rng.choice(("410000", "420000", "310000")), "RED",
                               "pushed by another province", ago(6, 72)))  # fmt: skip
         if rng.random() < 0.05:
-            listings.append(Listing(f"L{index}-R", "REGULAR_TESTING", ago(24 * 20, 24 * 60), issuer))
+            assigned = ago(24 * 20, 24 * 60)
+            listings.append(Listing(f"L{index}-R", "REGULAR_TESTING", assigned, issuer))
         if rng.random() < 0.05:
             trips.append(Trip(rng.choice(self._synthetic_areas).area_code, ago(24 * 30, 24 * 40)))
 
@@ -379,7 +380,9 @@ class World:
         return Person(
             identity=identity,
             provincial=ProvincialFacts(
-                cases=tuple(cases), listings=tuple(listings), nat_tests=tuple(nat_tests),
+                cases=tuple(cases),
+                listings=tuple(listings),
+                nat_tests=tuple(nat_tests),
                 entries=tuple(entries),
             ),  # fmt: skip
             national=NationalFacts(trips=tuple(trips), flags=tuple(flags)),

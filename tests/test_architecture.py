@@ -53,7 +53,9 @@ def test_a_source_package_imports_only_itself_and_the_shared_modules(path: Path)
     own = ".".join(path.relative_to(ROOT).parts[:2])
     allowed = SHARED_FOR_SIMULATORS if path.name == "simulator.py" else SHARED_FOR_CONNECTORS
     foreign = {
-        m for m in imports(path) if ours(m) and not (m == own or m.startswith(own + ".")) and m not in allowed
+        m
+        for m in imports(path)
+        if ours(m) and not (m == own or m.startswith(own + ".")) and m not in allowed
     }
     assert not foreign, f"{path.name} imports {sorted(foreign)}"
 

@@ -86,7 +86,7 @@ class ProvincialClient(SourceClient):
         self,
         docs: Iterable[DocumentRef],
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 (the hub's per-call deadline, in seconds)
+        timeout: float | None = None,
     ) -> dict[DocumentRef, Identity | None]:
         """Real-name registration per document; None when it is not registered."""
         route = f"POST {RESIDENTS_PATH}"
@@ -100,7 +100,7 @@ class ProvincialClient(SourceClient):
         self,
         docs: Iterable[DocumentRef],
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 (the hub's per-call deadline, in seconds)
+        timeout: float | None = None,
     ) -> dict[DocumentRef, ProvincialFacts | None]:
         """Cases, listings, tests, entries, certificates per document; None when not registered."""
         route = f"POST {HEALTH_RECORDS_PATH}"

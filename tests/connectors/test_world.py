@@ -1,4 +1,4 @@
-"""The synthetic world: deterministic, indexed, consistent across sources, loadable from scenarios."""
+"""The synthetic world: deterministic, indexed, consistent across sources, loadable."""
 
 from __future__ import annotations
 
@@ -20,7 +20,11 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "hub" / "scenarios"
 @pytest.mark.parametrize(
     ("first17", "check"),
     [("11010519491231002", "X"), ("44052418800101001", "4"), ("44030419900307501", "1")],
-    ids=["the standard's first example ends in X", "the second ends in 4", "a Futian number ends in 1"],
+    ids=[
+        "the standard's first example ends in X",
+        "the second ends in 4",
+        "a Futian number ends in 1",
+    ],
 )
 def test_resident_id_check_character_follows_gb_11643(first17: str, check: str) -> None:
     assert resident_id_check(first17) == check
@@ -30,7 +34,9 @@ def test_resident_id_check_character_follows_gb_11643(first17: str, check: str) 
     ("prefix", "digits", "check"),
     [("A", "123456", "3"), ("Z", "437626", "A"), ("AB", "987654", "3"), ("G", "123456", "A")],
 )
-def test_hkid_check_character_follows_the_weighted_mod_11(prefix: str, digits: str, check: str) -> None:
+def test_hkid_check_character_follows_the_weighted_mod_11(
+    prefix: str, digits: str, check: str
+) -> None:
     assert hkid_check(prefix, digits) == check
 
 
@@ -58,7 +64,7 @@ def test_documents_outside_the_population_have_no_record() -> None:
 def test_most_people_have_no_adverse_facts_and_some_have_each_kind() -> None:
     world = World(1, 20_000, NOW)
     people = [world.person(world.document(i)) for i in range(20_000)]
-    listings = {l.category for p in people if p for l in p.provincial.listings}
+    listings = {x.category for p in people if p for x in p.provincial.listings}
     assert {"CLOSE_CONTACT", "KEY_SITE", "FEVER_CLINIC", "REGULAR_TESTING"} <= listings
     clean = sum(
         1
@@ -115,7 +121,7 @@ def test_scenario_facts_override_and_reset_restores_the_initial_world() -> None:
     doc = world.load_scenario(scenario)
     person = world.person(doc)
     assert person is not None and person.identity.name == "欧阳娜娜"
-    assert [l.category for l in person.provincial.listings] == ["CLOSE_CONTACT"]
+    assert [x.category for x in person.provincial.listings] == ["CLOSE_CONTACT"]
     world.reset()
     assert world.person(doc) is None
 
