@@ -1,0 +1,54 @@
+"""The `hub` command: with `__main__`, the only code that reads the environment, starts servers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    """Run the four source-system simulators of one seeded world until Ctrl-C."""
+    from connectors.sandbox import start_sandbox
+    from connectors.world import World
+
+    world = World(seed=args.seed, size=args.size)
+    if args.scenarios:
+        world.load_scenario_dir(Path(args.scenarios))
+        world.mark_initial()
+    sandbox = start_sandbox(world, base_port=args.base_port)
+    for name, server in sandbox.servers.items():
+        print(f"{name:<11} {server.url}  (admin {server.admin_url})", flush=True)
+    print(f"{args.size} people, seed {args.seed}; Ctrl-C stops them", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="hub", description="ghc-hub: the health code data hub")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    simulate = commands.add_parser("simulate", help="run the four source-system simulators")
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--size", type=int, default=10_000, help="people in the world")
+    simulate.add_argument("--base-port", type=int, default=9100, help="simulators on N+1..N+4")
+    simulate.add_argument("--scenarios", help="a directory of scenario files to load on top")
+    simulate.set_defaults(run=_simulate)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The hub's vocabulary and pure logic: no I/O, no clock reads, no async."""

@@ -1,0 +1,1 @@
+"""Policy versions as data: one TOML file per version (policy.md §3)."""

@@ -1,0 +1,5 @@
+"""The hub's own records (sqlmodel): the only data the hub holds rather than federates."""
+
+from hub.store.judgements import JudgementRow, JudgementStore
+
+__all__ = ["JudgementRow", "JudgementStore"]
