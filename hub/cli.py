@@ -31,6 +31,15 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenarios(args: argparse.Namespace) -> int:
+    """Run conformance scenarios through the hub's GraphQL API against the simulators."""
+    from hub.conformance import run
+
+    passed, failed = run(Path(args.directory), out=sys.stdout)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="hub", description="ghc-hub: the health code data hub")
     commands = root.add_subparsers(dest="command", required=True)
@@ -41,6 +50,10 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--base-port", type=int, default=9100, help="simulators on N+1..N+4")
     simulate.add_argument("--scenarios", help="a directory of scenario files to load on top")
     simulate.set_defaults(run=_simulate)
+
+    scenarios = commands.add_parser("scenarios", help="check the hub against scenario files")
+    scenarios.add_argument("directory", help="a directory of scenario files (*.json)")
+    scenarios.set_defaults(run=_scenarios)
     return root
 
 

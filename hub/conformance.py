@@ -8,8 +8,9 @@ not checked; `expect.error` asks for an error with that `extensions.code`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TextIO
 
 REGIONS = {"MACAO": "macao", "HONGKONG": "hongkong"}
 
@@ -91,3 +92,90 @@ def _verdict_differences(expect: Mapping[str, Any], code: Mapping[str, Any]) -> 
     if "policy" in expect and expect["policy"] != code["policy"]:
         found.append(f"policy: expected {expect['policy']}, got {code['policy']}")
     return found
+
+
+def run(directory: Path, *, out: TextIO) -> tuple[int, int]:
+    """Load every scenario of `directory` into the simulators, ask the hub over HTTP for each
+    subject's verdict, and print one line per failure; returns (passed, failed)."""
+    import asyncio
+    import tempfile
+
+    from connectors.sandbox import start_sandbox
+    from connectors.world import World
+    from hub.app import create_app
+    from hub.settings import Settings
+    from hub.threaded import BackgroundServer
+
+    world = World(seed=1, size=0)
+    scenarios = world.load_scenario_dir(directory)
+    if not scenarios:
+        raise FileNotFoundError(f"no scenario files (*.json) in {directory}")
+    sandbox = start_sandbox(world)
+    with tempfile.TemporaryDirectory(prefix="hub-scenarios-") as tmp:
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{tmp}/hub.db",
+            provincial={"url": sandbox.provincial.url},
+            national={"url": sandbox.national.url, "risk_area_sync_interval": 0},
+            macao={"url": sandbox.macao.url},
+            hongkong={"url": sandbox.hongkong.url},
+        )
+        asyncio.run(_store_judgements(settings, scenarios))
+        hub = BackgroundServer(create_app(settings)).start()
+        try:
+            failures = asyncio.run(_ask_all(hub.url, sandbox, scenarios, out))
+        finally:
+            hub.stop()
+            sandbox.stop()
+    return len(scenarios) - failures, failures
+
+
+async def _store_judgements(settings: Any, scenarios: list[dict[str, Any]]) -> None:
+    """The hub's own records of each scenario, written as the judging officials would have."""
+    from hub.domain.documents import parse_document, subject_key
+    from hub.store import JudgementRow, JudgementStore
+
+    secret = settings.subject_key_secret.get_secret_value().encode()
+    store = await JudgementStore.open(settings.database_url)
+    try:
+        for scenario in scenarios:
+            judgements = scenario.get("facts", {}).get("hub", {}).get("judgements", [])
+            if not judgements:
+                continue
+            given = scenario["subject"]["document"]
+            doc = parse_document(given["type"], given["number"], today=date.max)
+            for j in judgements:
+                target = j.get("target") or {}
+                await store.add(
+                    JudgementRow(
+                        id=f"{scenario['id']}:{j['id']}",
+                        subject_key=subject_key(doc, secret),
+                        action=j["action"],
+                        colour=j.get("colour"),
+                        until=_instant(j.get("until")),
+                        target_rule=target.get("rule"),
+                        target_fact=target.get("fact"),
+                        reason=j["reason"],
+                        assigned_at=datetime.fromisoformat(j["assignedAt"]),
+                        by=j["by"],
+                    )
+                )
+    finally:
+        await store.close()
+
+
+async def _ask_all(
+    url: str, sandbox: Any, scenarios: list[dict[str, Any]], out: TextIO
+) -> int:
+    import aiohttp
+
+    failures = 0
+    async with aiohttp.ClientSession() as session:
+        for scenario in scenarios:
+            sandbox.reset_counters()
+            async with session.post(f"{url}/graphql", json=request_for(scenario)) as reply:
+                body = await reply.json()
+            found = differences(scenario, body, sandbox.person_requests())
+            if found:
+                failures += 1
+                print(f"FAIL {scenario['id']}: " + "; ".join(found), file=out)
+    return failures

@@ -49,10 +49,10 @@ class HongKongSettings(SourceSettings):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", env_nested_delimiter="__", frozen=True)
 
-    provincial: ProvincialSettings = ProvincialSettings()
-    national: NationalSettings = NationalSettings()
-    macao: MacaoSettings = MacaoSettings()
-    hongkong: HongKongSettings = HongKongSettings()
+    provincial: ProvincialSettings = Field(default_factory=ProvincialSettings)
+    national: NationalSettings = Field(default_factory=NationalSettings)
+    macao: MacaoSettings = Field(default_factory=MacaoSettings)
+    hongkong: HongKongSettings = Field(default_factory=HongKongSettings)
     database_url: str = "sqlite+aiosqlite:///hub.db"
     # Keys the HMAC that names subjects inside the hub (cache keys, logs, audit).
     subject_key_secret: SecretStr = SecretStr("dev-subject-key-secret-change-me")

@@ -1,0 +1,199 @@
+"""The person, as one graph over the four sources; each field asks only the source it needs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import TypeVar
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from connectors.errors import SourceError
+from connectors.records import DocumentRef, ProvincialFacts
+from hub.domain.documents import Document, mask_document, mask_name
+from hub.domain.facts import RiskArea as DomainRiskArea
+from hub.domain.facts import SubjectFacts
+from hub.domain.policy import NoPolicyInForce
+from hub.domain.recognition import recognise
+from hub.domain.rules import evaluate, level_at
+from hub.domain.vocabulary import Colour
+from hub.domain.vocabulary import Region as DomainRegion
+from hub.schema import errors
+from hub.schema.context import Context
+from hub.schema.records import (
+    AntibodyTest,
+    Case,
+    CrossProvinceFlag,
+    DriverDeclaration,
+    Entry,
+    HealthCertificate,
+    HongKongCode,
+    Listing,
+    MacaoCode,
+    MaskedDocument,
+    NatTest,
+    Region,
+    Trip,
+    cst,
+)
+from hub.schema.verdicts import HealthCode, Recognition
+
+Info = strawberry.Info[Context, None]
+KeyT = TypeVar("KeyT")
+ValueT = TypeVar("ValueT")
+
+
+async def load(loader: DataLoader[KeyT, ValueT], key: KeyT) -> ValueT:
+    """Load one key; a source failure becomes this field's error, naming the source."""
+    try:
+        return await loader.load(key)
+    except SourceError as exc:
+        raise errors.source_unavailable(exc) from exc
+
+
+async def risk_areas(info: Info) -> tuple[DomainRiskArea, ...]:
+    try:
+        return await info.context.loaders.risk_areas()
+    except SourceError as exc:
+        raise errors.source_unavailable(exc) from exc
+
+
+def instant(info: Info, at: datetime | None) -> datetime:
+    """The evaluation instant: now by default; a past instant must say its offset."""
+    if at is None:
+        return info.context.now()
+    if at.tzinfo is None:
+        raise errors.bad_instant("`at` needs an offset, e.g. 2022-07-08T09:00:00+08:00")
+    return at
+
+
+@strawberry.type(description="A person registered with the provincial platform")
+class Citizen:
+    document: MaskedDocument
+
+    _doc: strawberry.Private[Document]
+    _facts: strawberry.Private[
+        asyncio.Future[tuple[SubjectFacts, tuple[DomainRiskArea, ...]]] | None
+    ]
+
+    @classmethod
+    def of(cls, doc: Document) -> Citizen:
+        return cls(
+            document=MaskedDocument(type=doc.type, number=mask_document(doc)), _doc=doc, _facts=None
+        )
+
+    @property
+    def ref(self) -> DocumentRef:
+        return DocumentRef(self._doc.type.value, self._doc.number)
+
+    async def facts(self, info: Info) -> tuple[SubjectFacts, tuple[DomainRiskArea, ...]]:
+        """What the rules read, gathered once per person per request however many fields ask."""
+        if self._facts is None:
+            self._facts = asyncio.ensure_future(info.context.loaders.subject_facts(self.ref))
+        return await self._facts
+
+    @strawberry.field(description="The registered name, masked")
+    async def name(self, info: Info) -> str | None:
+        identity = await load(info.context.loaders.identity, self.ref)
+        return None if identity is None else mask_name(identity.name)
+
+    @strawberry.field(description="The health code at `at` (default now), with its reasons")
+    async def health_code(self, info: Info, at: datetime | None = None) -> HealthCode | None:
+        when = instant(info, at)
+        try:
+            policy = info.context.policies.in_force(when)
+        except NoPolicyInForce as exc:
+            raise errors.no_policy_in_force() from exc
+        facts, areas = await self.facts(info)
+        return HealthCode.of(evaluate(facts, areas, when, policy))
+
+    @strawberry.field(description="Whether a partner region may recognise the code at `at`")
+    async def recognition(
+        self,
+        info: Info,
+        region: Region,  # type: ignore[valid-type]
+        at: datetime | None = None,
+    ) -> Recognition | None:
+        when = instant(info, at)
+        try:
+            policy = info.context.policies.in_force(when)
+        except NoPolicyInForce as exc:
+            raise errors.no_policy_in_force() from exc
+        facts, areas = await self.facts(info)
+        verdict = evaluate(facts, areas, when, policy)
+        return Recognition.of(recognise(verdict, facts, when, policy, DomainRegion(region)))
+
+    async def _records(self, info: Info) -> ProvincialFacts | None:
+        return await load(info.context.loaders.health_records, self.ref)
+
+    @strawberry.field(description="Case records")
+    async def cases(self, info: Info) -> list[Case] | None:
+        found = await self._records(info)
+        return None if found is None else [Case.of(c) for c in found.cases]
+
+    @strawberry.field(description="Key-population listings")
+    async def listings(self, info: Info) -> list[Listing] | None:
+        found = await self._records(info)
+        return None if found is None else [Listing.of(x) for x in found.listings]
+
+    @strawberry.field(description="Nucleic acid tests, newest sample first")
+    async def nat_tests(self, info: Info, last: int | None = None) -> list[NatTest] | None:
+        found = await self._records(info)
+        if found is None:
+            return None
+        tests = sorted(found.nat_tests, key=lambda t: t.sampled_at, reverse=True)
+        return [NatTest.of(t) for t in (tests[:last] if last is not None else tests)]
+
+    @strawberry.field(description="Serum antibody tests")
+    async def antibody_tests(self, info: Info) -> list[AntibodyTest] | None:
+        found = await self._records(info)
+        return None if found is None else [AntibodyTest.of(t) for t in found.antibody_tests]
+
+    @strawberry.field(description="Overseas entry records")
+    async def entries(self, info: Info) -> list[Entry] | None:
+        found = await self._records(info)
+        return None if found is None else [Entry.of(e) for e in found.entries]
+
+    @strawberry.field(description="Health certificates")
+    async def health_certificates(self, info: Info) -> list[HealthCertificate] | None:
+        found = await self._records(info)
+        return (
+            None if found is None else [HealthCertificate.of(h) for h in found.health_certificates]
+        )
+
+    @strawberry.field(description="Trips, each with the risk level its area had at the visit")
+    async def trips(self, info: Info) -> list[Trip] | None:
+        loaders = info.context.loaders
+        trips, areas = await asyncio.gather(load(loaders.trips, self.ref), risk_areas(info))
+        return [
+            Trip(area_code=t.area_code, at=cst(t.at), risk_level=level_at(areas, t.area_code, t.at))
+            for t in trips
+        ]
+
+    @strawberry.field(description="Flags pushed by other provinces")
+    async def flags(self, info: Info) -> list[CrossProvinceFlag] | None:
+        return [CrossProvinceFlag.of(f) for f in await load(info.context.loaders.flags, self.ref)]
+
+    @strawberry.field(description="Cross-border goods vehicle driver declarations")
+    async def driver_declarations(self, info: Info) -> list[DriverDeclaration] | None:
+        found = await load(info.context.loaders.driver_declarations, self.ref)
+        return [DriverDeclaration.of(d) for d in found]
+
+    @strawberry.field(description="The Macao health code (null: the Macao system has none)")
+    async def macao_code(self, info: Info) -> MacaoCode | None:
+        code = await load(info.context.loaders.macao_code, self.ref)
+        return (
+            None
+            if code is None
+            else MacaoCode(colour=Colour(code.colour), updated_at=cst(code.updated_at))
+        )
+
+    @strawberry.field(description="The Hong Kong health code (null: the HK system has none)")
+    async def hong_kong_code(self, info: Info) -> HongKongCode | None:
+        code = await load(info.context.loaders.hongkong_code, self.ref)
+        return (
+            None
+            if code is None
+            else HongKongCode(colour=Colour(code.colour), issued_at=cst(code.issued_at))
+        )
