@@ -33,10 +33,28 @@ def _utc_now() -> datetime:
 class HubGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with the hub's per-request context."""
 
-    def __init__(self, app: Starlette, clock: Callable[[], datetime], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        app: Starlette,
+        clock: Callable[[], datetime],
+        examples: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(build_schema(), **kwargs)
         self._app = app
         self._clock = clock
+        self._examples = examples
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL, opening on the hub's example operations instead of strawberry's welcome."""
+        html = super().graphql_ide_html
+        if self._examples is None:
+            return html
+        start = html.index("const EXAMPLE_QUERY = `")
+        end = html.index("`;", start)
+        examples = self._examples.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
+        return html[: start + len("const EXAMPLE_QUERY = `")] + examples + html[end:]
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
@@ -54,6 +72,7 @@ def create_app(
     *,
     clock: Callable[[], datetime] = _utc_now,
     policies: PolicyBook | None = None,
+    graphiql_examples: str | None = None,
 ) -> Starlette:
     secret = settings.subject_key_secret.get_secret_value().encode()
 
@@ -77,6 +96,8 @@ def create_app(
     app.state.settings = settings
     app.state.policies = policies or PolicyBook.default()
     app.state.subject_key = key_of
-    graphql = HubGraphQL(app, clock, graphql_ide="graphiql" if settings.graphiql else None)
+    graphql = HubGraphQL(
+        app, clock, graphiql_examples, graphql_ide="graphiql" if settings.graphiql else None
+    )
     app.add_route("/graphql", graphql, methods=["GET", "POST"])  # type: ignore[arg-type]
     return app

@@ -35,9 +35,45 @@ def _scenarios(args: argparse.Namespace) -> int:
     """Run conformance scenarios through the hub's GraphQL API against the simulators."""
     from hub.conformance import run
 
-    passed, failed = run(Path(args.directory), out=sys.stdout)
+    try:
+        passed, failed = run(Path(args.directory), out=sys.stdout)
+    except FileNotFoundError as exc:
+        print(f"hub scenarios: {exc}", file=sys.stderr)
+        return 2
     print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    """Write the SDL exported from the code (`schema.graphql` is checked against it in tests)."""
+    from hub.schema import build_schema
+
+    sdl = build_schema().as_str() + "\n"
+    if args.output == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.output).write_text(sdl, encoding="utf-8")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """The simulators, the hub and GraphiQL with examples, until Ctrl-C."""
+    from hub.demo import run
+
+    run(size=args.size, seed=args.seed, port=args.port, base_port=args.base_port)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """The hub alone, configured from the environment (HUB_...)."""
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.settings import Settings
+
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -54,6 +90,20 @@ def parser() -> argparse.ArgumentParser:
     scenarios = commands.add_parser("scenarios", help="check the hub against scenario files")
     scenarios.add_argument("directory", help="a directory of scenario files (*.json)")
     scenarios.set_defaults(run=_scenarios)
+
+    demo = commands.add_parser("demo", help="simulators, hub and GraphiQL on this machine")
+    demo.add_argument("--size", type=int, default=10_000, help="people in the synthetic world")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--port", type=int, default=8000, help="the hub's port")
+    demo.add_argument("--base-port", type=int, default=9100, help="simulators on N+1..N+4")
+    demo.set_defaults(run=_demo)
+
+    serve = commands.add_parser("serve", help="run the hub (settings from HUB_* variables)")
+    serve.set_defaults(run=_serve)
+
+    schema = commands.add_parser("schema", help="export the GraphQL schema (SDL)")
+    schema.add_argument("--output", default="schema.graphql", help="a file, or - for stdout")
+    schema.set_defaults(run=_schema)
     return root
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 REGIONS = {"MACAO": "macao", "HONGKONG": "hongkong"}
+PACKAGED = Path(__file__).parent / "scenarios"  # the shared reference scenarios, copied
 
 QUERY = """
 query Scenario($document: DocumentInput!, $at: DateTime!, $macao: Boolean!, $hongkong: Boolean!) {
@@ -163,9 +164,7 @@ async def _store_judgements(settings: Any, scenarios: list[dict[str, Any]]) -> N
         await store.close()
 
 
-async def _ask_all(
-    url: str, sandbox: Any, scenarios: list[dict[str, Any]], out: TextIO
-) -> int:
+async def _ask_all(url: str, sandbox: Any, scenarios: list[dict[str, Any]], out: TextIO) -> int:
     import aiohttp
 
     failures = 0

@@ -127,16 +127,13 @@ class Loaders:
                 raise value
             return value
 
-        provincial = known(records, Source.PROVINCIAL, None)
-        facts = translation.provincial(provincial) if provincial is not None else SubjectFacts()
-        facts = replace(
-            facts,
-            trips=translation.trips(known(trips, Source.NATIONAL, ())),
-            flags=translation.flags(known(flags, Source.NATIONAL, ())),
-            driver_declarations=translation.driver_declarations(
-                known(declarations, Source.HONGKONG, ())
-            ),
-            judgements=judgements,
+        facts = translation.subject_facts(
+            known(records, Source.PROVINCIAL, None),
+            known(trips, Source.NATIONAL, ()),
+            known(flags, Source.NATIONAL, ()),
+            known(declarations, Source.HONGKONG, ()),
         )
         known_areas = known(areas, Source.NATIONAL, ())
-        return replace(facts, unavailable=frozenset(unavailable)), known_areas
+        return replace(
+            facts, judgements=judgements, unavailable=frozenset(unavailable)
+        ), known_areas

@@ -7,6 +7,8 @@ fails here, loudly, rather than deep inside a rule.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from connectors import records
 from hub.domain import facts
 from hub.domain.vocabulary import Colour, Region
@@ -88,4 +90,20 @@ def judgement(row: JudgementRow) -> facts.Judgement:
         until=row.until,
         target_rule=row.target_rule,
         target_fact=row.target_fact,
+    )
+
+
+def subject_facts(
+    found: records.ProvincialFacts | None,
+    trip_records: tuple[records.Trip, ...],
+    flag_records: tuple[records.Flag, ...],
+    declarations: tuple[records.DriverDeclaration, ...],
+) -> facts.SubjectFacts:
+    """What the colour rules read about one person, from the records of the three rule sources."""
+    base = provincial(found) if found is not None else facts.SubjectFacts()
+    return replace(
+        base,
+        trips=trips(trip_records),
+        flags=flags(flag_records),
+        driver_declarations=driver_declarations(declarations),
     )

@@ -35,7 +35,8 @@ def build_schema() -> strawberry.Schema:
     # is neither parsed nor validated again (bounded caches).
     return HubSchema(
         query=Query,
-        extensions=[ParserCache(maxsize=1024), ValidationCache(maxsize=1024)],  # type: ignore[list-item]
+        # factories: the caches themselves are shared across requests by strawberry
+        extensions=[lambda: ParserCache(maxsize=1024), lambda: ValidationCache(maxsize=1024)],
     )
 
 

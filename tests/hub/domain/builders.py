@@ -73,9 +73,7 @@ def entry(entered: datetime, origin: str = "MYS", id: str = "E1") -> Entry:
     return Entry(id, entered, "GUANGZHOU_BAIYUN", origin)
 
 
-def area(
-    code: str, level: str, designated: datetime, lifted: datetime | None = None
-) -> RiskArea:
+def area(code: str, level: str, designated: datetime, lifted: datetime | None = None) -> RiskArea:
     return RiskArea(code, f"Street {code}", RiskLevel(level), designated, lifted)
 
 

@@ -28,18 +28,42 @@ TODAY = date(2022, 7, 10)
 @pytest.mark.parametrize(
     ("kind", "raw", "number"),
     [
-        pytest.param("RESIDENT_ID", "11010519491231002X", "11010519491231002X",
-                     id="the standard's own example with check X is valid"),
-        pytest.param("RESIDENT_ID", "440524188001010014", "440524188001010014",
-                     id="the standard's own example born 1880 is valid"),
-        pytest.param("RESIDENT_ID", "440304199003075011", "440304199003075011",
-                     id="a Shenzhen resident ID with check 1 is valid"),
-        pytest.param("RESIDENT_ID", "440106198507122464", "440106198507122464",
-                     id="a Guangzhou resident ID with check 4 is valid"),
-        pytest.param("RESIDENT_ID", "440402200002291239", "440402200002291239",
-                     id="29 February 2000 is a real birth date"),
-        pytest.param("RESIDENT_ID", "810000199408230021", "810000199408230021",
-                     id="a Hong Kong residence permit is a valid resident ID"),
+        pytest.param(
+            "RESIDENT_ID",
+            "11010519491231002X",
+            "11010519491231002X",
+            id="the standard's own example with check X is valid",
+        ),
+        pytest.param(
+            "RESIDENT_ID",
+            "440524188001010014",
+            "440524188001010014",
+            id="the standard's own example born 1880 is valid",
+        ),
+        pytest.param(
+            "RESIDENT_ID",
+            "440304199003075011",
+            "440304199003075011",
+            id="a Shenzhen resident ID with check 1 is valid",
+        ),
+        pytest.param(
+            "RESIDENT_ID",
+            "440106198507122464",
+            "440106198507122464",
+            id="a Guangzhou resident ID with check 4 is valid",
+        ),
+        pytest.param(
+            "RESIDENT_ID",
+            "440402200002291239",
+            "440402200002291239",
+            id="29 February 2000 is a real birth date",
+        ),
+        pytest.param(
+            "RESIDENT_ID",
+            "810000199408230021",
+            "810000199408230021",
+            id="a Hong Kong residence permit is a valid resident ID",
+        ),
         pytest.param("HKID", "A123456(3)", "A1234563", id="HKID A123456(3) is valid"),
         pytest.param("HKID", "Z437626(A)", "Z437626A", id="HKID Z437626(A) with check A is valid"),
         pytest.param("HKID", "AB987654(3)", "AB9876543", id="a two-letter HKID is valid"),
@@ -47,10 +71,15 @@ TODAY = date(2022, 7, 10)
         pytest.param("MACAO_ID", "1234567(8)", "12345678", id="a Macao ID starting with 1"),
         pytest.param("MACAO_ID", "5215299(8)", "52152998", id="a Macao ID starting with 5"),
         pytest.param("MACAO_ID", "7123456(0)", "71234560", id="a Macao ID starting with 7"),
-        pytest.param("HOME_RETURN_PERMIT", "H12345678", "H12345678",
-                     id="a 9-character Home Return Permit"),
-        pytest.param("HOME_RETURN_PERMIT", "M1234567801", "M12345678",
-                     id="a Home Return Permit drops its 2-digit issue count"),
+        pytest.param(
+            "HOME_RETURN_PERMIT", "H12345678", "H12345678", id="a 9-character Home Return Permit"
+        ),
+        pytest.param(
+            "HOME_RETURN_PERMIT",
+            "M1234567801",
+            "M12345678",
+            id="a Home Return Permit drops its 2-digit issue count",
+        ),
         pytest.param("TAIWAN_PERMIT", "12345678", "12345678", id="a Taiwan permit is 8 digits"),
         pytest.param("PASSPORT", "GBR:123456789", "GBR:123456789", id="a British passport"),
         pytest.param("PASSPORT", "usa:a1234", "USA:A1234", id="a passport number of 5 is valid"),
@@ -65,10 +94,13 @@ def test_valid_documents(kind: str, raw: str, number: str) -> None:
 @pytest.mark.parametrize(
     ("kind", "raw", "rule"),
     [
-        pytest.param("RESIDENT_ID", "440304199003075012", "check",
-                     id="a wrong resident ID check character fails the check rule"),
-        pytest.param("RESIDENT_ID", "440106199902301231", "date",
-                     id="30 February is not a date"),
+        pytest.param(
+            "RESIDENT_ID",
+            "440304199003075012",
+            "check",
+            id="a wrong resident ID check character fails the check rule",
+        ),
+        pytest.param("RESIDENT_ID", "440106199902301231", "date", id="30 February is not a date"),
         pytest.param("RESIDENT_ID", "440106199913011231", "date", id="month 13 is not a date"),
         pytest.param("HKID", "C876300(0)", "check", id="HKID C876300(0) should end in 1"),
         pytest.param("DRIVING_LICENCE", "440304199003075011", "type", id="an unknown type"),
@@ -81,8 +113,9 @@ def test_valid_documents(kind: str, raw: str, number: str) -> None:
         pytest.param("MACAO_ID", "2234567(8)", "format", id="a Macao ID starting with 2"),
         pytest.param("MACAO_ID", "123456(7)", "format", id="a Macao ID of 7 digits"),
         pytest.param("HOME_RETURN_PERMIT", "X12345678", "format", id="a permit starting with X"),
-        pytest.param("HOME_RETURN_PERMIT", "H123456789", "format",
-                     id="a permit with a 1-digit issue count"),
+        pytest.param(
+            "HOME_RETURN_PERMIT", "H123456789", "format", id="a permit with a 1-digit issue count"
+        ),
         pytest.param("TAIWAN_PERMIT", "1234567", "format", id="a Taiwan permit of 7 digits"),
         pytest.param("PASSPORT", "GB:123456", "format", id="a 2-letter passport country"),
         pytest.param("PASSPORT", "GBR:1234", "format", id="a passport number of 4"),
@@ -106,14 +139,30 @@ def _resident(body17: str) -> str:
 @pytest.mark.parametrize(
     ("kind", "raw", "rule"),
     [
-        pytest.param("PASSPORT_OF_MARS", "not even close", "type",
-                     id="an unknown type is named before a bad format"),
-        pytest.param("RESIDENT_ID", "440106199902301230", "date",
-                     id="a bad date is named before a bad check character"),
-        pytest.param("RESIDENT_ID", "44010619990230123", "format",
-                     id="a bad format is named before a bad date"),
-        pytest.param("RESIDENT_ID", _resident("44030420300101123"), "date",
-                     id="a birth date after today fails the date rule"),
+        pytest.param(
+            "PASSPORT_OF_MARS",
+            "not even close",
+            "type",
+            id="an unknown type is named before a bad format",
+        ),
+        pytest.param(
+            "RESIDENT_ID",
+            "440106199902301230",
+            "date",
+            id="a bad date is named before a bad check character",
+        ),
+        pytest.param(
+            "RESIDENT_ID",
+            "44010619990230123",
+            "format",
+            id="a bad format is named before a bad date",
+        ),
+        pytest.param(
+            "RESIDENT_ID",
+            _resident("44030420300101123"),
+            "date",
+            id="a birth date after today fails the date rule",
+        ),
     ],
 )
 def test_the_first_failing_check_is_the_one_named(kind: str, raw: str, rule: str) -> None:
@@ -133,14 +182,30 @@ def test_a_birth_date_of_today_is_not_in_the_future() -> None:
         pytest.param("HKID", "a123456(3)", "A1234563", id="lower case is raised"),
         pytest.param("HKID", " A 123456 (3) ", "A1234563", id="spaces are removed"),
         pytest.param("HKID", "A123456（3）", "A1234563", id="full-width brackets are removed"),
-        pytest.param("RESIDENT_ID", "11010519491231002x", "11010519491231002X",
-                     id="a lower-case check x is raised"),
-        pytest.param("RESIDENT_ID", "440304 19900307 5011", "440304199003075011",
-                     id="a resident ID typed in groups"),
-        pytest.param("HOME_RETURN_PERMIT", "h 12345678 03", "H12345678",
-                     id="a permit in lower case with spaces drops its issue count"),
-        pytest.param("resident_id", "440304199003075011", "440304199003075011",
-                     id="the type is matched without regard to case"),
+        pytest.param(
+            "RESIDENT_ID",
+            "11010519491231002x",
+            "11010519491231002X",
+            id="a lower-case check x is raised",
+        ),
+        pytest.param(
+            "RESIDENT_ID",
+            "440304 19900307 5011",
+            "440304199003075011",
+            id="a resident ID typed in groups",
+        ),
+        pytest.param(
+            "HOME_RETURN_PERMIT",
+            "h 12345678 03",
+            "H12345678",
+            id="a permit in lower case with spaces drops its issue count",
+        ),
+        pytest.param(
+            "resident_id",
+            "440304199003075011",
+            "440304199003075011",
+            id="the type is matched without regard to case",
+        ),
     ],
 )
 def test_normalisation(kind: str, raw: str, number: str) -> None:
@@ -198,18 +263,39 @@ def test_mask_name(name: str, masked: str) -> None:
 @pytest.mark.parametrize(
     ("kind", "number", "masked"),
     [
-        pytest.param("RESIDENT_ID", "440304199003075011", "4403**********5011",
-                     id="a resident ID keeps the first 4 and last 4"),
-        pytest.param("HKID", "A1234563", "A******(3)",
-                     id="an HKID keeps its letter and check character"),
-        pytest.param("HKID", "AB9876543", "AB******(3)",
-                     id="a two-letter HKID keeps both letters and the check character"),
-        pytest.param("MACAO_ID", "12345678", "12****78",
-                     id="a short number keeps a quarter at each end, not 4 and 4"),
-        pytest.param("HOME_RETURN_PERMIT", "H12345678", "H1*****78",
-                     id="a Home Return Permit keeps two at each end"),
-        pytest.param("PASSPORT", "GBR:123456789", "GBR:12*****89",
-                     id="a passport keeps its country and two at each end of the number"),
+        pytest.param(
+            "RESIDENT_ID",
+            "440304199003075011",
+            "4403**********5011",
+            id="a resident ID keeps the first 4 and last 4",
+        ),
+        pytest.param(
+            "HKID", "A1234563", "A******(3)", id="an HKID keeps its letter and check character"
+        ),
+        pytest.param(
+            "HKID",
+            "AB9876543",
+            "AB******(3)",
+            id="a two-letter HKID keeps both letters and the check character",
+        ),
+        pytest.param(
+            "MACAO_ID",
+            "12345678",
+            "12****78",
+            id="a short number keeps a quarter at each end, not 4 and 4",
+        ),
+        pytest.param(
+            "HOME_RETURN_PERMIT",
+            "H12345678",
+            "H1*****78",
+            id="a Home Return Permit keeps two at each end",
+        ),
+        pytest.param(
+            "PASSPORT",
+            "GBR:123456789",
+            "GBR:12*****89",
+            id="a passport keeps its country and two at each end of the number",
+        ),
     ],
 )
 def test_mask_document(kind: str, number: str, masked: str) -> None:
@@ -244,8 +330,13 @@ def test_a_chinese_name_reveals_only_first_and_last(name: str) -> None:
     _only_kept_positions_revealed(name, mask_name(name), kept)
 
 
-@given(st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCXYZ", min_size=1, max_size=9),
-                min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCXYZ", min_size=1, max_size=9),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_a_latin_name_reveals_only_initials(words: list[str]) -> None:
     name = " ".join(words)
     starts = {0} | {i + 1 for i, ch in enumerate(name) if ch == " "}
@@ -274,8 +365,9 @@ def test_an_hkid_hides_all_six_digits(letters: str, digits: str, check: str) -> 
 
 
 @given(
-    st.sampled_from([DocumentType.MACAO_ID, DocumentType.TAIWAN_PERMIT,
-                     DocumentType.HOME_RETURN_PERMIT]),
+    st.sampled_from(
+        [DocumentType.MACAO_ID, DocumentType.TAIWAN_PERMIT, DocumentType.HOME_RETURN_PERMIT]
+    ),
     st.text(alphabet=DIGITS, min_size=8, max_size=8),
 )
 def test_a_short_number_hides_at_least_half(kind: DocumentType, digits: str) -> None:

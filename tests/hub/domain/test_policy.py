@@ -83,20 +83,35 @@ def test_the_book_from_the_source_folder_equals_the_packaged_one() -> None:
 @pytest.mark.parametrize(
     ("at", "version"),
     [
-        pytest.param(t("2021-05-11T00:00"), "GD-2021.05", 
-                     id="GD-2021.05 starts at its exact start"),
-        pytest.param(t("2022-06-27T23:59:59.999999"), "GD-2021.05",
-                     id="GD-2021.05 holds until the last microsecond before GD-2022.06"),
-        pytest.param(t("2022-06-28T00:00"), "GD-2022.06", 
-                     id="GD-2022.06 starts at its exact start"),
-        pytest.param(datetime(2022, 6, 27, 16, 0, tzinfo=UTC), "GD-2022.06",
-                     id="the boundary written in UTC is the same instant"),
-        pytest.param(datetime(2022, 6, 27, 15, 59, 59, tzinfo=UTC), "GD-2021.05",
-                     id="one second before the boundary written in UTC"),
-        pytest.param(t("2022-11-10T23:59:59"), "GD-2022.06",
-                     id="GD-2022.06 holds until just before GD-2022.11"),
-        pytest.param(t("2022-11-11T00:00"), "GD-2022.11", 
-                     id="GD-2022.11 starts at its exact start"),
+        pytest.param(
+            t("2021-05-11T00:00"), "GD-2021.05", id="GD-2021.05 starts at its exact start"
+        ),
+        pytest.param(
+            t("2022-06-27T23:59:59.999999"),
+            "GD-2021.05",
+            id="GD-2021.05 holds until the last microsecond before GD-2022.06",
+        ),
+        pytest.param(
+            t("2022-06-28T00:00"), "GD-2022.06", id="GD-2022.06 starts at its exact start"
+        ),
+        pytest.param(
+            datetime(2022, 6, 27, 16, 0, tzinfo=UTC),
+            "GD-2022.06",
+            id="the boundary written in UTC is the same instant",
+        ),
+        pytest.param(
+            datetime(2022, 6, 27, 15, 59, 59, tzinfo=UTC),
+            "GD-2021.05",
+            id="one second before the boundary written in UTC",
+        ),
+        pytest.param(
+            t("2022-11-10T23:59:59"),
+            "GD-2022.06",
+            id="GD-2022.06 holds until just before GD-2022.11",
+        ),
+        pytest.param(
+            t("2022-11-11T00:00"), "GD-2022.11", id="GD-2022.11 starts at its exact start"
+        ),
         pytest.param(t("2030-01-01T00:00"), "GD-2022.11", id="GD-2022.11 is open-ended"),
     ],
 )
@@ -128,33 +143,72 @@ GOOD = (POLICIES / "GD-2022.06.toml").read_text(encoding="utf-8")
     ("old", "new", "field"),
     [
         pytest.param('id = "GD-2022.06"\n', "", "id", id="a missing id is refused"),
-        pytest.param("red_days = 7\n", 'red_days = "7"\n', "close_contact.red_days",
-                     id="a number of days written as a string is refused"),
-        pytest.param("red_days = 7\n", "red_days = -1\n", "close_contact.red_days",
-                     id="a negative number of days is refused"),
-        pytest.param("stay_days = 7\n", "stay_days = true\n", "cross_border_driver.stay_days",
-                     id="a boolean for a number of days is refused"),
-        pytest.param("[secondary_contact]\nenabled = true\n", "[secondary_contact]\n",
-                     "secondary_contact.enabled",
-                     id="a rule without an explicit enabled is refused"),
-        pytest.param('[medium_risk_visit]\nenabled = true\ncolour = "YELLOW"\ndays = 7\n',
-                     '[medium_risk_visit]\nenabled = false\ncolour = "YELLOW"\ndays = 7\n',
-                     "medium_risk_visit.colour",
-                     id="a switched-off rule that still carries parameters is refused"),
-        pytest.param('colour = "YELLOW"\n', 'colour = "UNKNOWN"\n', "secondary_contact.colour",
-                     id="UNKNOWN is not a colour a rule can give"),
-        pytest.param('semantics = "CALENDAR_DAYS"', 'semantics = "WEEKS"',
-                     "recognition.macao_window.semantics", id="an unknown window semantics"),
-        pytest.param("valid_from = 2022-06-28T00:00:00+08:00",
-                     "valid_from = 2022-06-28T00:00:00", "valid_from",
-                     id="a validity instant without an offset is refused"),
-        pytest.param("valid_to = 2022-11-11T00:00:00+08:00",
-                     "valid_to = 2022-06-01T00:00:00+08:00", "valid_to",
-                     id="a version that ends before it starts is refused"),
-        pytest.param("stay_days = 7\n", "stay_days = 7\nstay_hours = 3\n",
-                     "cross_border_driver.stay_hours", id="an unknown field is refused"),
-        pytest.param('exempt_origins = ["MAC"]', 'exempt_origins = ["Macao"]',
-                     "overseas_entry.exempt_origins", id="an origin that is not alpha-3"),
+        pytest.param(
+            "red_days = 7\n",
+            'red_days = "7"\n',
+            "close_contact.red_days",
+            id="a number of days written as a string is refused",
+        ),
+        pytest.param(
+            "red_days = 7\n",
+            "red_days = -1\n",
+            "close_contact.red_days",
+            id="a negative number of days is refused",
+        ),
+        pytest.param(
+            "stay_days = 7\n",
+            "stay_days = true\n",
+            "cross_border_driver.stay_days",
+            id="a boolean for a number of days is refused",
+        ),
+        pytest.param(
+            "[secondary_contact]\nenabled = true\n",
+            "[secondary_contact]\n",
+            "secondary_contact.enabled",
+            id="a rule without an explicit enabled is refused",
+        ),
+        pytest.param(
+            '[medium_risk_visit]\nenabled = true\ncolour = "YELLOW"\ndays = 7\n',
+            '[medium_risk_visit]\nenabled = false\ncolour = "YELLOW"\ndays = 7\n',
+            "medium_risk_visit.colour",
+            id="a switched-off rule that still carries parameters is refused",
+        ),
+        pytest.param(
+            'colour = "YELLOW"\n',
+            'colour = "UNKNOWN"\n',
+            "secondary_contact.colour",
+            id="UNKNOWN is not a colour a rule can give",
+        ),
+        pytest.param(
+            'semantics = "CALENDAR_DAYS"',
+            'semantics = "WEEKS"',
+            "recognition.macao_window.semantics",
+            id="an unknown window semantics",
+        ),
+        pytest.param(
+            "valid_from = 2022-06-28T00:00:00+08:00",
+            "valid_from = 2022-06-28T00:00:00",
+            "valid_from",
+            id="a validity instant without an offset is refused",
+        ),
+        pytest.param(
+            "valid_to = 2022-11-11T00:00:00+08:00",
+            "valid_to = 2022-06-01T00:00:00+08:00",
+            "valid_to",
+            id="a version that ends before it starts is refused",
+        ),
+        pytest.param(
+            "stay_days = 7\n",
+            "stay_days = 7\nstay_hours = 3\n",
+            "cross_border_driver.stay_hours",
+            id="an unknown field is refused",
+        ),
+        pytest.param(
+            'exempt_origins = ["MAC"]',
+            'exempt_origins = ["Macao"]',
+            "overseas_entry.exempt_origins",
+            id="an origin that is not alpha-3",
+        ),
         pytest.param("[key_site]", "[key_sites]", "key_site", id="a misspelt rule table"),
         pytest.param("id =", "id ==", "not valid TOML", id="a file that is not TOML"),
     ],
@@ -183,18 +237,35 @@ def _write_versions(folder: Path, spans: list[tuple[str, str, str | None]]) -> N
 @pytest.mark.parametrize(
     ("spans", "problem"),
     [
-        pytest.param([("A", "2022-01-01T00:00:00+08:00", "2022-03-01T00:00:00+08:00"),
-                      ("B", "2022-02-01T00:00:00+08:00", None)], "overlaps",
-                     id="overlapping versions are refused"),
-        pytest.param([("A", "2022-01-01T00:00:00+08:00", None),
-                      ("B", "2022-02-01T00:00:00+08:00", None)], "overlaps",
-                     id="an open version followed by another is refused"),
-        pytest.param([("A", "2022-01-01T00:00:00+08:00", "2022-02-01T00:00:00+08:00"),
-                      ("B", "2022-02-02T00:00:00+08:00", None)], "gap",
-                     id="a gap between versions is refused"),
-        pytest.param([("A", "2022-01-01T00:00:00+08:00", "2022-02-01T00:00:00+08:00"),
-                      ("A", "2022-02-01T00:00:00+08:00", None)], "duplicate",
-                     id="two versions with one id are refused"),
+        pytest.param(
+            [
+                ("A", "2022-01-01T00:00:00+08:00", "2022-03-01T00:00:00+08:00"),
+                ("B", "2022-02-01T00:00:00+08:00", None),
+            ],
+            "overlaps",
+            id="overlapping versions are refused",
+        ),
+        pytest.param(
+            [("A", "2022-01-01T00:00:00+08:00", None), ("B", "2022-02-01T00:00:00+08:00", None)],
+            "overlaps",
+            id="an open version followed by another is refused",
+        ),
+        pytest.param(
+            [
+                ("A", "2022-01-01T00:00:00+08:00", "2022-02-01T00:00:00+08:00"),
+                ("B", "2022-02-02T00:00:00+08:00", None),
+            ],
+            "gap",
+            id="a gap between versions is refused",
+        ),
+        pytest.param(
+            [
+                ("A", "2022-01-01T00:00:00+08:00", "2022-02-01T00:00:00+08:00"),
+                ("A", "2022-02-01T00:00:00+08:00", None),
+            ],
+            "duplicate",
+            id="two versions with one id are refused",
+        ),
         pytest.param([], "no policy", id="an empty folder is refused"),
     ],
 )
@@ -214,8 +285,10 @@ def test_versions_must_tile_the_time_line(
 def test_adjacent_versions_written_in_other_offsets_tile(tmp_path: Path) -> None:
     _write_versions(
         tmp_path,
-        [("A", "2022-01-01T00:00:00+08:00", "2022-02-01T00:00:00+08:00"),
-         ("B", "2022-01-31T16:00:00+00:00", None)],
+        [
+            ("A", "2022-01-01T00:00:00+08:00", "2022-02-01T00:00:00+08:00"),
+            ("B", "2022-01-31T16:00:00+00:00", None),
+        ],
     )
     book = PolicyBook.from_dir(tmp_path)
     assert book.in_force(t("2022-02-01T00:00")).id == "B"

@@ -65,18 +65,42 @@ def test_nat_window_per_version_and_region(
 @pytest.mark.parametrize(
     ("tests", "region", "reasons"),
     [
-        pytest.param((nat(t("2022-07-09T08:00"), recognised_by=()),), "MACAO", {"NO_VALID_NAT"},
-                     id="a lab neither partner recognises does not count"),
-        pytest.param((nat(t("2022-07-09T08:00"), recognised_by=("HONGKONG",)),), "MACAO",
-                     {"NO_VALID_NAT"}, id="a lab only Hong Kong accepts is not enough for Macao"),
-        pytest.param((nat(t("2022-07-09T08:00"), recognised_by=("HONGKONG",)),), "HONGKONG",
-                     set(), id="a lab Hong Kong recognises counts for Hong Kong"),
-        pytest.param((nat(t("2022-07-10T08:00"), t("2022-07-10T12:00:01")),), "MACAO",
-                     {"NO_VALID_NAT"}, id="a negative reported after the instant does not count"),
-        pytest.param((nat(t("2022-07-10T08:00"), t("2022-07-10T12:00")),), "MACAO", set(),
-                     id="a negative reported at the exact instant counts"),
-        pytest.param((nat(t("2022-07-01T08:00"), t("2022-07-01T12:00"), "POSITIVE"),), "MACAO",
-                     {"NOT_GREEN", "NO_VALID_NAT"}, id="a positive is neither green nor valid"),
+        pytest.param(
+            (nat(t("2022-07-09T08:00"), recognised_by=()),),
+            "MACAO",
+            {"NO_VALID_NAT"},
+            id="a lab neither partner recognises does not count",
+        ),
+        pytest.param(
+            (nat(t("2022-07-09T08:00"), recognised_by=("HONGKONG",)),),
+            "MACAO",
+            {"NO_VALID_NAT"},
+            id="a lab only Hong Kong accepts is not enough for Macao",
+        ),
+        pytest.param(
+            (nat(t("2022-07-09T08:00"), recognised_by=("HONGKONG",)),),
+            "HONGKONG",
+            set(),
+            id="a lab Hong Kong recognises counts for Hong Kong",
+        ),
+        pytest.param(
+            (nat(t("2022-07-10T08:00"), t("2022-07-10T12:00:01")),),
+            "MACAO",
+            {"NO_VALID_NAT"},
+            id="a negative reported after the instant does not count",
+        ),
+        pytest.param(
+            (nat(t("2022-07-10T08:00"), t("2022-07-10T12:00")),),
+            "MACAO",
+            set(),
+            id="a negative reported at the exact instant counts",
+        ),
+        pytest.param(
+            (nat(t("2022-07-01T08:00"), t("2022-07-01T12:00"), "POSITIVE"),),
+            "MACAO",
+            {"NOT_GREEN", "NO_VALID_NAT"},
+            id="a positive is neither green nor valid",
+        ),
         pytest.param((), "HONGKONG", {"NO_VALID_NAT"}, id="no NAT at all"),
     ],
 )
@@ -91,15 +115,35 @@ def test_recognised_negative_nat(
 @pytest.mark.parametrize(
     ("version", "days", "entered_days_ago", "recent"),
     [
-        pytest.param("GD-2021.05", 14, 14, False,
-                     id="GD-2021.05 an entry exactly 14 days ago is no longer recent"),
+        pytest.param(
+            "GD-2021.05",
+            14,
+            14,
+            False,
+            id="GD-2021.05 an entry exactly 14 days ago is no longer recent",
+        ),
         pytest.param("GD-2021.05", 14, 13.99, True, id="GD-2021.05 an entry within 14 days is"),
-        pytest.param("GD-2022.06", 14, 14, False,
-                     id="GD-2022.06 an entry exactly 14 days ago is no longer recent"),
-        pytest.param("GD-2022.06", 14, 12, True,
-                     id="GD-2022.06 an entry 12 days ago is recent though the code is green"),
-        pytest.param("GD-2022.11", 7, 7, False,
-                     id="GD-2022.11 an entry exactly 7 days ago is no longer recent"),
+        pytest.param(
+            "GD-2022.06",
+            14,
+            14,
+            False,
+            id="GD-2022.06 an entry exactly 14 days ago is no longer recent",
+        ),
+        pytest.param(
+            "GD-2022.06",
+            14,
+            12,
+            True,
+            id="GD-2022.06 an entry 12 days ago is recent though the code is green",
+        ),
+        pytest.param(
+            "GD-2022.11",
+            7,
+            7,
+            False,
+            id="GD-2022.11 an entry exactly 7 days ago is no longer recent",
+        ),
         pytest.param("GD-2022.11", 7, 6.99, True, id="GD-2022.11 an entry within 7 days is"),
     ],
 )
@@ -116,8 +160,9 @@ def test_recent_overseas_entry_per_version(
     ("origin", "entered", "recent"),
     [
         pytest.param("MAC", "2022-07-09T12:00", False, id="an entry from Macao is exempt"),
-        pytest.param("MYS", "2022-07-10T12:00:01", False,
-                     id="an entry after the instant is not known"),
+        pytest.param(
+            "MYS", "2022-07-10T12:00:01", False, id="an entry after the instant is not known"
+        ),
         pytest.param("MYS", "2022-07-10T12:00", True, id="an entry at the exact instant counts"),
     ],
 )

@@ -38,29 +38,60 @@ KEY_SITE_AT = {
         for row in (
             pytest.param(version, [], "YELLOW", id=f"{version} a key site without tests is yellow"),
             pytest.param(version, [2], "YELLOW", id=f"{version} one negative is not enough"),
-            pytest.param(version, [2, 25], "YELLOW",
-                         id=f"{version} two negatives 23 h apart do not clear"),
-            pytest.param(version, [2, 26], "GREEN",
-                         id=f"{version} two negatives exactly 24 h apart clear the key site"),
-            pytest.param(version, [2, 25.99], "YELLOW",
-                         id=f"{version} two negatives less than 24 h apart do not clear"),
-            pytest.param(version, [2, 12, 26], "GREEN",
-                         id=f"{version} any two of several negatives 24 h apart clear"),
-            pytest.param(version, [0, 24], "YELLOW",
-                         id=f"{version} a sample at the exact assignment instant does not count"),
-            pytest.param(version, [-2, 30], "YELLOW",
-                         id=f"{version} a sample before assignment does not count"),
+            pytest.param(
+                version, [2, 25], "YELLOW", id=f"{version} two negatives 23 h apart do not clear"
+            ),
+            pytest.param(
+                version,
+                [2, 26],
+                "GREEN",
+                id=f"{version} two negatives exactly 24 h apart clear the key site",
+            ),
+            pytest.param(
+                version,
+                [2, 25.99],
+                "YELLOW",
+                id=f"{version} two negatives less than 24 h apart do not clear",
+            ),
+            pytest.param(
+                version,
+                [2, 12, 26],
+                "GREEN",
+                id=f"{version} any two of several negatives 24 h apart clear",
+            ),
+            pytest.param(
+                version,
+                [0, 24],
+                "YELLOW",
+                id=f"{version} a sample at the exact assignment instant does not count",
+            ),
+            pytest.param(
+                version,
+                [-2, 30],
+                "YELLOW",
+                id=f"{version} a sample before assignment does not count",
+            ),
         )
     ]
     + [
-        pytest.param("GD-2022.11", [], "YELLOW",
-                     id="GD-2022.11 a key site without tests is yellow"),
-        pytest.param("GD-2022.11", [0.01], "GREEN",
-                     id="GD-2022.11 one negative sampled after assignment clears"),
-        pytest.param("GD-2022.11", [0], "YELLOW",
-                     id="GD-2022.11 a sample at the exact assignment instant does not count"),
-        pytest.param("GD-2022.11", [-2], "YELLOW",
-                     id="GD-2022.11 a sample before assignment does not count"),
+        pytest.param(
+            "GD-2022.11", [], "YELLOW", id="GD-2022.11 a key site without tests is yellow"
+        ),
+        pytest.param(
+            "GD-2022.11",
+            [0.01],
+            "GREEN",
+            id="GD-2022.11 one negative sampled after assignment clears",
+        ),
+        pytest.param(
+            "GD-2022.11",
+            [0],
+            "YELLOW",
+            id="GD-2022.11 a sample at the exact assignment instant does not count",
+        ),
+        pytest.param(
+            "GD-2022.11", [-2], "YELLOW", id="GD-2022.11 a sample before assignment does not count"
+        ),
     ],
 )
 def test_key_site_clears_with_the_versions_negatives(
@@ -81,12 +112,21 @@ def test_key_site_clears_with_the_versions_negatives(
 @pytest.mark.parametrize(
     ("tests", "colour"),
     [
-        pytest.param([(2, 3, "NEGATIVE"), (26, 41, "NEGATIVE")], "YELLOW",
-                     id="a negative reported after the instant does not clear yet"),
-        pytest.param([(2, 3, "NEGATIVE"), (26, 40, "NEGATIVE")], "GREEN",
-                     id="a negative reported at the exact instant clears"),
-        pytest.param([(2, 3, "NEGATIVE"), (26, 27, "POSITIVE")], "RED",
-                     id="a positive does not clear a key site and is red itself"),
+        pytest.param(
+            [(2, 3, "NEGATIVE"), (26, 41, "NEGATIVE")],
+            "YELLOW",
+            id="a negative reported after the instant does not clear yet",
+        ),
+        pytest.param(
+            [(2, 3, "NEGATIVE"), (26, 40, "NEGATIVE")],
+            "GREEN",
+            id="a negative reported at the exact instant clears",
+        ),
+        pytest.param(
+            [(2, 3, "NEGATIVE"), (26, 27, "POSITIVE")],
+            "RED",
+            id="a positive does not clear a key site and is red itself",
+        ),
     ],
 )
 def test_key_site_clearing_counts_only_what_is_reported(
@@ -138,26 +178,69 @@ AT = t("2022-06-21T10:00")
 @pytest.mark.parametrize(
     ("flags", "judgements", "colour", "rules"),
     [
-        pytest.param([flag(FLAGGED)], [], "RED", {"CROSS_PROVINCE_FLAG"},
-                     id="a red flag from another province is red"),
-        pytest.param([flag(FLAGGED, "YELLOW")], [], "YELLOW", {"CROSS_PROVINCE_FLAG"},
-                     id="a yellow flag is yellow"),
-        pytest.param([flag(AT + SECOND)], [], "GREEN", set(),
-                     id="a flag assigned after the instant is not known"),
-        pytest.param([flag(FLAGGED, revoked=AT)], [], "GREEN", set(),
-                     id="a flag revoked at the exact instant no longer holds"),
-        pytest.param([flag(FLAGGED, revoked=AT + SECOND)], [], "RED", {"CROSS_PROVINCE_FLAG"},
-                     id="a revocation after the instant is not known yet"),
-        pytest.param([flag(FLAGGED)], [dismiss(AT, "CROSS_PROVINCE_FLAG", "F1")], "GREEN", set(),
-                     id="a flag dismissed by a local judgement no longer holds"),
-        pytest.param([flag(FLAGGED)], [dismiss(AT + SECOND, "CROSS_PROVINCE_FLAG", "F1")], "RED",
-                     {"CROSS_PROVINCE_FLAG"},
-                     id="a dismissal recorded after the instant is not known"),
-        pytest.param([flag(FLAGGED)], [dismiss(AT, "CROSS_PROVINCE_FLAG", "F9")], "RED",
-                     {"CROSS_PROVINCE_FLAG"}, id="a dismissal of another flag changes nothing"),
-        pytest.param([flag(FLAGGED), flag(FLAGGED, "YELLOW", id="F2")],
-                     [dismiss(AT, "CROSS_PROVINCE_FLAG", "F1")], "YELLOW", {"CROSS_PROVINCE_FLAG"},
-                     id="a dismissal removes only the flag it names"),
+        pytest.param(
+            [flag(FLAGGED)],
+            [],
+            "RED",
+            {"CROSS_PROVINCE_FLAG"},
+            id="a red flag from another province is red",
+        ),
+        pytest.param(
+            [flag(FLAGGED, "YELLOW")],
+            [],
+            "YELLOW",
+            {"CROSS_PROVINCE_FLAG"},
+            id="a yellow flag is yellow",
+        ),
+        pytest.param(
+            [flag(AT + SECOND)],
+            [],
+            "GREEN",
+            set(),
+            id="a flag assigned after the instant is not known",
+        ),
+        pytest.param(
+            [flag(FLAGGED, revoked=AT)],
+            [],
+            "GREEN",
+            set(),
+            id="a flag revoked at the exact instant no longer holds",
+        ),
+        pytest.param(
+            [flag(FLAGGED, revoked=AT + SECOND)],
+            [],
+            "RED",
+            {"CROSS_PROVINCE_FLAG"},
+            id="a revocation after the instant is not known yet",
+        ),
+        pytest.param(
+            [flag(FLAGGED)],
+            [dismiss(AT, "CROSS_PROVINCE_FLAG", "F1")],
+            "GREEN",
+            set(),
+            id="a flag dismissed by a local judgement no longer holds",
+        ),
+        pytest.param(
+            [flag(FLAGGED)],
+            [dismiss(AT + SECOND, "CROSS_PROVINCE_FLAG", "F1")],
+            "RED",
+            {"CROSS_PROVINCE_FLAG"},
+            id="a dismissal recorded after the instant is not known",
+        ),
+        pytest.param(
+            [flag(FLAGGED)],
+            [dismiss(AT, "CROSS_PROVINCE_FLAG", "F9")],
+            "RED",
+            {"CROSS_PROVINCE_FLAG"},
+            id="a dismissal of another flag changes nothing",
+        ),
+        pytest.param(
+            [flag(FLAGGED), flag(FLAGGED, "YELLOW", id="F2")],
+            [dismiss(AT, "CROSS_PROVINCE_FLAG", "F1")],
+            "YELLOW",
+            {"CROSS_PROVINCE_FLAG"},
+            id="a dismissal removes only the flag it names",
+        ),
     ],
 )
 def test_cross_province_flag(
@@ -170,16 +253,41 @@ def test_cross_province_flag(
 @pytest.mark.parametrize(
     ("judgements", "at", "colour", "rules"),
     [
-        pytest.param([assign(FLAGGED, "RED", t("2022-06-25T00:00"))], AT, "RED",
-                     {"LOCAL_JUDGEMENT"}, id="an assigned red holds before its until"),
-        pytest.param([assign(FLAGGED, "YELLOW", t("2022-06-25T00:00"))], t("2022-06-25T00:00"),
-                     "GREEN", set(), id="an assigned colour ends at its exact until"),
-        pytest.param([assign(FLAGGED, "YELLOW")], t("2023-06-25T00:00"), "YELLOW",
-                     {"LOCAL_JUDGEMENT"}, id="an assignment without until stays"),
-        pytest.param([assign(AT + SECOND)], AT, "GREEN", set(),
-                     id="a judgement recorded after the instant does not count"),
-        pytest.param([assign(FLAGGED, "GREEN")], AT, "GREEN", {"LOCAL_JUDGEMENT"},
-                     id="an assigned green is listed but lowers nothing"),
+        pytest.param(
+            [assign(FLAGGED, "RED", t("2022-06-25T00:00"))],
+            AT,
+            "RED",
+            {"LOCAL_JUDGEMENT"},
+            id="an assigned red holds before its until",
+        ),
+        pytest.param(
+            [assign(FLAGGED, "YELLOW", t("2022-06-25T00:00"))],
+            t("2022-06-25T00:00"),
+            "GREEN",
+            set(),
+            id="an assigned colour ends at its exact until",
+        ),
+        pytest.param(
+            [assign(FLAGGED, "YELLOW")],
+            t("2023-06-25T00:00"),
+            "YELLOW",
+            {"LOCAL_JUDGEMENT"},
+            id="an assignment without until stays",
+        ),
+        pytest.param(
+            [assign(AT + SECOND)],
+            AT,
+            "GREEN",
+            set(),
+            id="a judgement recorded after the instant does not count",
+        ),
+        pytest.param(
+            [assign(FLAGGED, "GREEN")],
+            AT,
+            "GREEN",
+            {"LOCAL_JUDGEMENT"},
+            id="an assigned green is listed but lowers nothing",
+        ),
     ],
 )
 def test_local_judgement_assigns_a_colour_until(
@@ -197,18 +305,41 @@ def test_an_assigned_green_does_not_lower_a_red() -> None:
 @pytest.mark.parametrize(
     ("facts", "target", "colour", "rules"),
     [
-        pytest.param({"listings": (listing("KEY_SITE", FLAGGED),)}, ("KEY_SITE", "L1"),
-                     "GREEN", set(), id="a key-site listing can be dismissed"),
-        pytest.param({"listings": (listing("FEVER_CLINIC", FLAGGED),)}, ("FEVER_CLINIC", "L1"),
-                     "GREEN", set(), id="a fever-clinic listing can be dismissed"),
-        pytest.param({"nat_tests": (nat(FLAGGED, result="POSITIVE"),)}, ("NAT_POSITIVE", "N1"),
-                     "RED", {"NAT_POSITIVE"}, id="a stored dismissal of a positive is ignored"),
-        pytest.param({"listings": (listing("CLOSE_CONTACT", FLAGGED, FLAGGED),)},
-                     ("CLOSE_CONTACT", "L1"), "RED", {"CLOSE_CONTACT"},
-                     id="a stored dismissal of a close contact is ignored"),
-        pytest.param({"judgements": (assign(FLAGGED, id="J1"),)}, ("LOCAL_JUDGEMENT", "J1"),
-                     "RED", {"LOCAL_JUDGEMENT"},
-                     id="a stored dismissal of a local judgement is ignored"),
+        pytest.param(
+            {"listings": (listing("KEY_SITE", FLAGGED),)},
+            ("KEY_SITE", "L1"),
+            "GREEN",
+            set(),
+            id="a key-site listing can be dismissed",
+        ),
+        pytest.param(
+            {"listings": (listing("FEVER_CLINIC", FLAGGED),)},
+            ("FEVER_CLINIC", "L1"),
+            "GREEN",
+            set(),
+            id="a fever-clinic listing can be dismissed",
+        ),
+        pytest.param(
+            {"nat_tests": (nat(FLAGGED, result="POSITIVE"),)},
+            ("NAT_POSITIVE", "N1"),
+            "RED",
+            {"NAT_POSITIVE"},
+            id="a stored dismissal of a positive is ignored",
+        ),
+        pytest.param(
+            {"listings": (listing("CLOSE_CONTACT", FLAGGED, FLAGGED),)},
+            ("CLOSE_CONTACT", "L1"),
+            "RED",
+            {"CLOSE_CONTACT"},
+            id="a stored dismissal of a close contact is ignored",
+        ),
+        pytest.param(
+            {"judgements": (assign(FLAGGED, id="J1"),)},
+            ("LOCAL_JUDGEMENT", "J1"),
+            "RED",
+            {"LOCAL_JUDGEMENT"},
+            id="a stored dismissal of a local judgement is ignored",
+        ),
     ],
 )
 def test_dismissal_touches_only_dismissable_reasons(
@@ -277,10 +408,16 @@ def test_nat_overdue_popup_per_version(
     ("listings", "popup"),
     [
         pytest.param((), False, id="a person not on the regular-testing list gets no popup"),
-        pytest.param((listing("REGULAR_TESTING", POPUP_AT["GD-2022.06"] + SECOND),), False,
-                     id="a regular-testing listing assigned after the instant is not known"),
-        pytest.param((listing("KEY_SITE", POPUP_AT["GD-2022.06"] - 900 * HOUR),), False,
-                     id="only the regular-testing list asks for regular tests"),
+        pytest.param(
+            (listing("REGULAR_TESTING", POPUP_AT["GD-2022.06"] + SECOND),),
+            False,
+            id="a regular-testing listing assigned after the instant is not known",
+        ),
+        pytest.param(
+            (listing("KEY_SITE", POPUP_AT["GD-2022.06"] - 900 * HOUR),),
+            False,
+            id="only the regular-testing list asks for regular tests",
+        ),
     ],
 )
 def test_nat_overdue_needs_a_known_regular_testing_listing(

@@ -182,4 +182,3 @@ def test_scenario_answers_as_expected(scenario: dict[str, Any]) -> None:
 
 def test_every_published_scenario_is_packaged() -> None:
     assert len(SCENARIOS) == 31
-

@@ -1,0 +1,194 @@
+"""`hub demo`: the four simulators over a synthetic world, the hub, and GraphiQL with examples.
+
+Imports simulators, so nothing in the serving path imports this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from connectors.records import DocumentRef
+from connectors.world import World
+from hub import translation
+from hub.conformance import PACKAGED
+from hub.domain.policy import PolicyBook
+from hub.domain.rules import evaluate
+
+
+@dataclass(frozen=True)
+class Sample:
+    label: str
+    document: DocumentRef
+
+
+def colour_of(world: World, doc: DocumentRef, at: datetime, book: PolicyBook) -> str | None:
+    """The colour the hub will show for a synthetic person, computed in-process to pick samples."""
+    person = world.person(doc)
+    if person is None:
+        return None
+    facts = translation.subject_facts(
+        person.provincial,
+        person.national.trips,
+        person.national.flags,
+        person.hongkong.driver_declarations,
+    )
+    areas = tuple(translation.risk_area(a) for _, a in world.risk_area_changes(0))
+    return evaluate(facts, areas, at, book.in_force(at)).colour.value
+
+
+def samples(world: World, at: datetime, book: PolicyBook, limit: int = 5000) -> list[Sample]:
+    """One person of each colour, a Macao resident and a Hong Kong driver, to try in GraphiQL."""
+    wanted = {"GREEN": None, "YELLOW": None, "RED": None}
+    found: list[Sample] = []
+    for index in range(min(limit, world.size)):
+        doc = world.document(index)
+        colour = colour_of(world, doc, at, book)
+        if colour in wanted and wanted[colour] is None and doc.type == "RESIDENT_ID":
+            wanted[colour] = doc  # type: ignore[assignment]
+            found.append(Sample(f"{colour.lower()} code", doc))
+        if all(wanted.values()):
+            break
+    macao = next(
+        (
+            world.document(i)
+            for i in range(min(limit, world.size))
+            if world.document(i).type == "MACAO_ID"
+        ),
+        None,
+    )
+    if macao is not None:
+        found.append(Sample("Macao resident", macao))
+    for index in range(min(limit, world.size)):
+        person = world.person(world.document(index))
+        if person is not None and person.hongkong.driver_declarations:
+            found.append(Sample("Hong Kong driver", person.identity.document))
+            break
+    return found
+
+
+def _doc(sample: Sample) -> str:
+    return f'{{type: {sample.document.type}, number: "{sample.document.number}"}}'
+
+
+def example_queries(found: list[Sample]) -> str:
+    """A GraphiQL document with one named operation per kind of user."""
+    by_label = {s.label: s for s in found}
+    person = by_label.get("yellow code") or found[0]
+    green = by_label.get("green code") or found[0]
+    macao = by_label.get("Macao resident") or green
+    driver = by_label.get("Hong Kong driver") or green
+    lines = [
+        "# ghc-hub demo. Pick an operation with the play button's menu.",
+        "# Documents to try:",
+        *[f"#   {s.label:<17} {s.document.type:<12} {s.document.number}" for s in found],
+        "",
+        "# The citizen's own page: code, reasons, last three NATs, entries.",
+        "query CitizenPage {",
+        f"  citizen(document: {_doc(person)}) {{",
+        "    name document { type number }",
+        "    healthCode { colour reasons { rule source fact since until } popups validUntil policy",
+        "                 sources { source status } }",
+        "    natTests(last: 3) { sampledAt result institution }",
+        "    entries { enteredAt port origin }",
+        "  }",
+        "}",
+        "",
+        "# A venue scanner: colour and masked name.",
+        "query VenueScan {",
+        f"  citizen(document: {_doc(green)}) {{ name healthCode {{ colour }} }}",
+        "}",
+        "",
+        "# Macao asks whether a code can be recognised for a crossing now.",
+        "query PartnerRecognition {",
+        f"  recognition(document: {_doc(green)}, region: MACAO) {{",
+        "    colour eligible natValidUntil reasons",
+        "  }",
+        "}",
+        "",
+        "# An analyst: what was this person's code at a past instant, and why.",
+        "query PastInstant {",
+        '  citizen(document: {type: RESIDENT_ID, number: "440304199003071037"}) {',
+        '    healthCode(at: "2022-07-08T09:00:00+08:00") { colour reasons { rule since until }',
+        "      validUntil policy }",
+        "  }",
+        "}",
+        "",
+        "# High-risk areas in Guangdong now.",
+        "query RiskAreas {",
+        '  riskAreas(region: "440000", level: HIGH) { areaCode name level designatedAt }',
+        "}",
+        "",
+        "# Everything the four systems hold about one person.",
+        "query AllSources {",
+        f"  macao: citizen(document: {_doc(macao)}) {{ name macaoCode {{ colour updatedAt }}",
+        "    natTests { sampledAt result recognisedBy } }",
+        f"  driver: citizen(document: {_doc(driver)}) {{ name hongKongCode {{ colour issuedAt }}",
+        "    driverDeclarations { enteredAt exitedAt port plate } trips { areaCode at riskLevel }",
+        "    flags { issuer colour reason } listings { category assignedAt } }",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _banner(size: int, seed: int, port: int, sandbox: Any, found: list[Sample]) -> str:
+    lines = [f"GraphiQL: http://127.0.0.1:{port}/graphql   ({size} people, seed {seed})"]
+    for name, server in sandbox.servers.items():
+        lines.append(f"  {name:<11} simulator {server.url}  (admin {server.admin_url})")
+    lines.append("Documents to try:")
+    for sample in found:
+        lines.append(f"  {sample.label:<17} {sample.document.type:<12} {sample.document.number}")
+    lines.append("Ctrl-C stops everything.")
+    return "\n".join(lines)
+
+
+async def _serve_then_announce(server: Any, banner: str) -> None:
+    """Print the banner once the hub listens, so every address it shows answers."""
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn has only a flag)
+        await asyncio.sleep(0.01)
+    if server.started:
+        print(banner, flush=True)
+    await serving
+
+
+def run(size: int, seed: int, port: int, base_port: int) -> None:
+    """Serve the demo until Ctrl-C, then stop everything."""
+    from datetime import UTC
+
+    import uvicorn
+
+    from connectors.sandbox import start_sandbox
+    from hub.app import create_app
+    from hub.settings import Settings
+
+    world = World(seed=seed, size=size)
+    world.load_scenario_dir(PACKAGED)
+    world.mark_initial()
+    now = datetime.now(UTC)
+    found = samples(world, now, PolicyBook.default())
+    sandbox = start_sandbox(world, base_port=base_port)
+    try:
+        with tempfile.TemporaryDirectory(prefix="hub-demo-") as tmp:
+            settings = Settings(
+                database_url=f"sqlite+aiosqlite:///{tmp}/hub.db",
+                graphiql=True,
+                port=port,
+                provincial={"url": sandbox.provincial.url},
+                national={"url": sandbox.national.url},
+                macao={"url": sandbox.macao.url},
+                hongkong={"url": sandbox.hongkong.url},
+            )
+            app = create_app(settings, graphiql_examples=example_queries(found))
+            server = uvicorn.Server(
+                uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+            )
+            try:
+                asyncio.run(_serve_then_announce(server, _banner(size, seed, port, sandbox, found)))
+            except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: a clean stop
+                pass
+    finally:
+        sandbox.stop()

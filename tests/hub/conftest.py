@@ -1,0 +1,90 @@
+"""A running hub over the four running simulators, all on loopback, for end-to-end tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from starlette.applications import Starlette
+
+from connectors.sandbox import Sandbox, start_sandbox
+from connectors.world import World
+from hub.app import create_app
+from hub.conformance import PACKAGED
+from hub.settings import Settings
+from hub.threaded import BackgroundServer
+
+SCENARIOS = PACKAGED
+
+
+@dataclass
+class Hub:
+    """The hub under test, its simulators, and a GraphQL client."""
+
+    url: str
+    app: Starlette
+    sandbox: Sandbox
+    session: aiohttp.ClientSession
+
+    async def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = {"query": query, "variables": variables or {}}
+        async with self.session.post(f"{self.url}/graphql", json=body) as reply:
+            assert reply.status == 200, await reply.text()
+            result: dict[str, Any] = await reply.json()
+            return result
+
+    async def query_operation(self, document: str, operation: str) -> dict[str, Any]:
+        body = {"query": document, "operationName": operation}
+        async with self.session.post(f"{self.url}/graphql", json=body) as reply:
+            result: dict[str, Any] = await reply.json()
+            return result
+
+    def forget_answers(self) -> None:
+        for cache in self.app.state.sources.caches.values():
+            cache.clear()
+
+    def person_requests(self) -> int:
+        return self.sandbox.person_requests()
+
+
+@pytest.fixture(scope="session")
+def world() -> World:
+    world = World(seed=11, size=5000)
+    world.load_scenario_dir(SCENARIOS)
+    world.mark_initial()
+    return world
+
+
+@pytest.fixture(scope="session")
+def running(
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Starlette, Sandbox]]:
+    sandbox = start_sandbox(world)
+    database = tmp_path_factory.mktemp("hub") / "hub.db"
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{database}",
+        provincial={"url": sandbox.provincial.url, "total_timeout": 1.0},
+        national={"url": sandbox.national.url, "total_timeout": 1.0},
+        macao={"url": sandbox.macao.url, "total_timeout": 1.0},
+        hongkong={"url": sandbox.hongkong.url, "total_timeout": 1.0},
+    )
+    app = create_app(settings)
+    server = BackgroundServer(app).start()
+    yield server.url, app, sandbox
+    server.stop()
+    sandbox.stop()
+
+
+@pytest.fixture
+async def hub(running: tuple[str, Starlette, Sandbox]) -> AsyncIterator[Hub]:
+    url, app, sandbox = running
+    sandbox.clear_faults()
+    async with aiohttp.ClientSession() as session:
+        hub = Hub(url, app, sandbox, session)
+        hub.forget_answers()
+        sandbox.reset_counters()
+        yield hub
+    sandbox.clear_faults()
