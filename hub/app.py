@@ -1,26 +1,34 @@
 """create_app(settings): the composition root. The lifespan owns the sources' sessions, the
-caches and the database; nothing here is a module-level singleton."""
+caches, the database and the audit log; nothing here is a module-level singleton."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.http.ides import get_graphql_ide_html
 
 from connectors.records import DocumentRef
+from hub.audit import AuditLog
+from hub.auth import ApiKeyRecord, Authenticator, Caller, Role, TokenRules
 from hub.domain.documents import Document, DocumentType, subject_key
 from hub.domain.policy import PolicyBook
+from hub.domain.vocabulary import Region
+from hub.endpoint import GraphQLEndpoint
 from hub.loaders import Loaders
+from hub.persisted import PersistedOperations
+from hub.ratelimit import RateLimiter
 from hub.schema import build_schema
 from hub.schema.context import Context
+from hub.schema.limits import Limits
 from hub.settings import Settings
 from hub.sources import Sources
 from hub.store import JudgementStore
@@ -30,41 +38,35 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class HubGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with the hub's per-request context."""
-
-    def __init__(
-        self,
-        app: Starlette,
-        clock: Callable[[], datetime],
-        examples: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(build_schema(), **kwargs)
-        self._app = app
-        self._clock = clock
-        self._examples = examples
-
-    @property
-    def graphql_ide_html(self) -> str:
-        """GraphiQL, opening on the hub's example operations instead of strawberry's welcome."""
-        html = super().graphql_ide_html
-        if self._examples is None:
-            return html
-        start = html.index("const EXAMPLE_QUERY = `")
+def graphiql_html(examples: str | None, headers: dict[str, str] | None) -> str:
+    """GraphiQL opening on the hub's example operations, sending the given headers."""
+    html = get_graphql_ide_html(graphql_ide="graphiql")
+    if examples is not None:
+        start = html.index("const EXAMPLE_QUERY = `") + len("const EXAMPLE_QUERY = `")
         end = html.index("`;", start)
-        examples = self._examples.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
-        return html[: start + len("const EXAMPLE_QUERY = `")] + examples + html[end:]
+        escaped = examples.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
+        html = html[:start] + escaped + html[end:]
+    if headers:
+        import json
 
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket | None
-    ) -> Context:
-        state = self._app.state
-        return Context(
-            loaders=Loaders(state.sources, state.store, state.subject_key),
-            policies=state.policies,
-            clock=self._clock,
+        html = html.replace(
+            "const defaultHeaders = {};", f"const defaultHeaders = {json.dumps(headers)};"
         )
+    return html
+
+
+def authenticator(settings: Settings) -> Authenticator:
+    auth = settings.auth
+    keys = [
+        ApiKeyRecord(k.id, Role(k.role), k.sha256, Region(k.region) if k.region else None)
+        for k in auth.api_keys
+    ]
+    tokens = (
+        TokenRules(auth.token_public_key, auth.token_issuer, auth.token_audience)
+        if auth.token_public_key
+        else None
+    )
+    return Authenticator(keys, tokens)
 
 
 def create_app(
@@ -73,8 +75,11 @@ def create_app(
     clock: Callable[[], datetime] = _utc_now,
     policies: PolicyBook | None = None,
     graphiql_examples: str | None = None,
+    graphiql_headers: dict[str, str] | None = None,
 ) -> Starlette:
     secret = settings.subject_key_secret.get_secret_value().encode()
+    book = policies or PolicyBook.default()
+    surface = settings.surface
 
     def key_of(ref: DocumentRef) -> str:
         return subject_key(Document(DocumentType(ref.type), ref.number), secret)
@@ -83,21 +88,58 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.sources = Sources.from_settings(settings)
         app.state.store = await JudgementStore.open(settings.database_url)
+        app.state.audit = await AuditLog.open(settings.database_url)
         try:
             yield
         finally:
             await app.state.sources.close()
             await app.state.store.close()
+            await app.state.audit.close()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    app = Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
-    app.state.settings = settings
-    app.state.policies = policies or PolicyBook.default()
-    app.state.subject_key = key_of
-    graphql = HubGraphQL(
-        app, clock, graphiql_examples, graphql_ide="graphiql" if settings.graphiql else None
+    app = Starlette(
+        routes=[Route("/healthz", healthz)],
+        lifespan=lifespan,
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=surface.cors_origins,
+                allow_methods=["POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Api-Key", "X-Purpose"],
+            )
+        ],
     )
-    app.add_route("/graphql", graphql, methods=["GET", "POST"])  # type: ignore[arg-type]
+    limiter = RateLimiter(surface.requests_per_minute, surface.subjects_per_minute)
+
+    def admit_subject(caller: Caller, key: str) -> None:
+        limiter.admit_subject(caller.id, caller.role, key)
+
+    def make_context(caller: Caller, request_id: str) -> Context:
+        if caller.document is not None:  # a citizen is named in the audit by keyed hash only
+            caller = replace(caller, id=f"citizen:{subject_key(caller.document, secret)[:32]}")
+        state = app.state
+        return Context(
+            caller=caller,
+            loaders=Loaders(state.sources, state.store, key_of),
+            policies=book,
+            clock=clock,
+            request_id=request_id,
+            admit_subject=admit_subject,
+        )
+
+    limits = Limits(surface.max_depth, surface.max_aliases, surface.max_cost)
+    endpoint = GraphQLEndpoint(
+        schema=build_schema(limits, surface.max_tokens),
+        surface=surface,
+        authenticator=authenticator(settings),
+        persisted=PersistedOperations.from_dir(),
+        rate_limiter=limiter,
+        audit=lambda: app.state.audit,
+        make_context=make_context,
+        clock=clock,
+        ide_html=graphiql_html(graphiql_examples, graphiql_headers) if settings.graphiql else None,
+    )
+    app.add_route("/graphql", endpoint, methods=["GET", "POST"])  # type: ignore[arg-type]
     return app

@@ -76,6 +76,34 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_verify(args: argparse.Namespace) -> int:
+    """Walk the audit hash chain; exit 1 naming the first bad record if it is broken."""
+    import asyncio
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub.audit import verify
+
+    if args.database is not None:
+        url = args.database
+    else:
+        from hub.settings import Settings
+
+        url = Settings().database_url
+    try:
+        result = asyncio.run(verify(url))
+    except (SQLAlchemyError, OSError) as exc:
+        # The type only: a driver's message may carry the URL and its password.
+        print(f"hub audit verify: cannot read the database ({type(exc).__name__})", file=sys.stderr)
+        return 2
+    if result.ok:
+        print(f"audit chain intact: {result.records} records", flush=True)
+        return 0
+    where = "" if result.first_bad_seq is None else f" at record {result.first_bad_seq}"
+    print(f"audit chain broken{where}: {result.problem}", flush=True)
+    return 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="hub", description="ghc-hub: the health code data hub")
     commands = root.add_subparsers(dest="command", required=True)
@@ -104,6 +132,12 @@ def parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="export the GraphQL schema (SDL)")
     schema.add_argument("--output", default="schema.graphql", help="a file, or - for stdout")
     schema.set_defaults(run=_schema)
+
+    audit = commands.add_parser("audit", help="the audit log of accesses to personal data")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_verify = audit_commands.add_parser("verify", help="check the audit hash chain")
+    audit_verify.add_argument("--database", help="a database URL (default: HUB_DATABASE_URL)")
+    audit_verify.set_defaults(run=_audit_verify)
     return root
 
 

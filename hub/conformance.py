@@ -104,6 +104,7 @@ def run(directory: Path, *, out: TextIO) -> tuple[int, int]:
     from connectors.sandbox import start_sandbox
     from connectors.world import World
     from hub.app import create_app
+    from hub.dev_identity import DevIdentity
     from hub.settings import Settings
     from hub.threaded import BackgroundServer
 
@@ -112,8 +113,10 @@ def run(directory: Path, *, out: TextIO) -> tuple[int, int]:
     if not scenarios:
         raise FileNotFoundError(f"no scenario files (*.json) in {directory}")
     sandbox = start_sandbox(world)
+    identity = DevIdentity()
     with tempfile.TemporaryDirectory(prefix="hub-scenarios-") as tmp:
         settings = Settings(
+            auth=identity.auth_settings(),
             database_url=f"sqlite+aiosqlite:///{tmp}/hub.db",
             provincial={"url": sandbox.provincial.url},
             national={"url": sandbox.national.url, "risk_area_sync_interval": 0},
@@ -123,7 +126,8 @@ def run(directory: Path, *, out: TextIO) -> tuple[int, int]:
         asyncio.run(_store_judgements(settings, scenarios))
         hub = BackgroundServer(create_app(settings)).start()
         try:
-            failures = asyncio.run(_ask_all(hub.url, sandbox, scenarios, out))
+            headers = identity.headers("analyst-0001", purpose="conformance scenarios")
+            failures = asyncio.run(_ask_all(hub.url, headers, sandbox, scenarios, out))
         finally:
             hub.stop()
             sandbox.stop()
@@ -164,11 +168,13 @@ async def _store_judgements(settings: Any, scenarios: list[dict[str, Any]]) -> N
         await store.close()
 
 
-async def _ask_all(url: str, sandbox: Any, scenarios: list[dict[str, Any]], out: TextIO) -> int:
+async def _ask_all(
+    url: str, headers: dict[str, str], sandbox: Any, scenarios: list[dict[str, Any]], out: TextIO
+) -> int:
     import aiohttp
 
     failures = 0
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=headers) as session:
         for scenario in scenarios:
             sandbox.reset_counters()
             async with session.post(f"{url}/graphql", json=request_for(scenario)) as reply:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.records import DocumentRef
@@ -134,6 +134,16 @@ def example_queries(found: list[Sample]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _credentials(identity: Any, citizen: DocumentRef, token: str) -> str:
+    lines = ["", "Credentials (GraphiQL already sends the analyst's):"]
+    for key_id, key in identity.keys.items():
+        lines.append(f"  {key_id:<13} X-Api-Key: {key}")
+    lines.append("  analysts and judges also send  X-Purpose: <why you look>")
+    lines.append(f"  citizen {citizen.number} (12 h):  Authorization: Bearer {token}")
+    lines.append("  venues, partners and citizens run registered operations: hub/operations/")
+    return "\n".join(lines)
+
+
 def _banner(size: int, seed: int, port: int, sandbox: Any, found: list[Sample]) -> str:
     lines = [f"GraphiQL: http://127.0.0.1:{port}/graphql   ({size} people, seed {seed})"]
     for name, server in sandbox.servers.items():
@@ -141,7 +151,6 @@ def _banner(size: int, seed: int, port: int, sandbox: Any, found: list[Sample]) 
     lines.append("Documents to try:")
     for sample in found:
         lines.append(f"  {sample.label:<17} {sample.document.type:<12} {sample.document.number}")
-    lines.append("Ctrl-C stops everything.")
     return "\n".join(lines)
 
 
@@ -163,8 +172,11 @@ def run(size: int, seed: int, port: int, base_port: int) -> None:
 
     from connectors.sandbox import start_sandbox
     from hub.app import create_app
+    from hub.dev_identity import DevIdentity
+    from hub.domain.documents import parse_document
     from hub.settings import Settings
 
+    identity = DevIdentity()
     world = World(seed=seed, size=size)
     world.load_scenario_dir(PACKAGED)
     world.mark_initial()
@@ -174,6 +186,7 @@ def run(size: int, seed: int, port: int, base_port: int) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="hub-demo-") as tmp:
             settings = Settings(
+                auth=identity.auth_settings(),
                 database_url=f"sqlite+aiosqlite:///{tmp}/hub.db",
                 graphiql=True,
                 port=port,
@@ -182,12 +195,24 @@ def run(size: int, seed: int, port: int, base_port: int) -> None:
                 macao={"url": sandbox.macao.url},
                 hongkong={"url": sandbox.hongkong.url},
             )
-            app = create_app(settings, graphiql_examples=example_queries(found))
+            analyst = identity.headers("analyst-0001", purpose="demo")
+            app = create_app(
+                settings, graphiql_examples=example_queries(found), graphiql_headers=analyst
+            )
+            citizen = found[0].document
+            token = identity.citizen_token(
+                parse_document(citizen.type, citizen.number, today=now.date()),
+                now=now,
+                ttl=timedelta(hours=12),
+            )
+            credentials = _credentials(identity, citizen, token)
             server = uvicorn.Server(
                 uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
             )
+            banner = _banner(size, seed, port, sandbox, found) + credentials
+            banner += "\nCtrl-C stops everything."
             try:
-                asyncio.run(_serve_then_announce(server, _banner(size, seed, port, sandbox, found)))
+                asyncio.run(_serve_then_announce(server, banner))
             except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: a clean stop
                 pass
     finally:

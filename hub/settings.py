@@ -7,6 +7,8 @@ configuration; a deployment sets every secret through the environment.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -46,6 +48,48 @@ class HongKongSettings(SourceSettings):
     max_concurrency: int = Field(8, ge=1)
 
 
+class ApiKeySettings(BaseModel):
+    """A service caller's credential, as its SHA-256 digest: the key itself is never stored."""
+
+    id: str
+    role: Literal["venue", "partner", "analyst", "judge"]
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    region: Literal["MACAO", "HONGKONG"] | None = None
+
+
+class AuthSettings(BaseModel):
+    api_keys: list[ApiKeySettings] = Field(default_factory=list)
+    # PEM of the identity provider's EC P-256 public key; without it citizens cannot sign in
+    token_public_key: str | None = None
+    token_issuer: str = "ghc-identity"
+    token_audience: str = "ghc-hub"
+
+
+class SurfaceSettings(BaseModel):
+    """Limits of the GraphQL surface; each refuses before any upstream call."""
+
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    max_tokens: int = Field(2000, ge=100)
+    max_depth: int = Field(10, ge=2)
+    max_aliases: int = Field(60, ge=0)
+    max_cost: int = Field(1500, ge=10)
+    allow_batching: bool = False
+    cors_origins: list[str] = Field(default_factory=list)
+    # per role; a role left out has no limit
+    requests_per_minute: dict[str, int] = Field(
+        default_factory=lambda: {
+            "citizen": 120,
+            "venue": 600,
+            "partner": 6000,
+            "analyst": 600,
+            "judge": 600,
+        }  # fmt: skip
+    )
+    subjects_per_minute: dict[str, int] = Field(
+        default_factory=lambda: {"venue": 600, "partner": 6000, "analyst": 500, "judge": 500}
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", env_nested_delimiter="__", frozen=True)
 
@@ -56,6 +100,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///hub.db"
     # Keys the HMAC that names subjects inside the hub (cache keys, logs, audit).
     subject_key_secret: SecretStr = SecretStr("dev-subject-key-secret-change-me")
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    surface: SurfaceSettings = Field(default_factory=SurfaceSettings)
     graphiql: bool = False
     host: str = "127.0.0.1"
     port: int = 8000

@@ -2,41 +2,41 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
 
+from hub.schema.authorization import Authorization
+from hub.schema.limits import Limits, validation_rules
 from hub.schema.query import Query
-
-log = logging.getLogger("hub.graphql")
 
 
 class HubSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """Log only what nobody meant to raise; a refused document or a source outage is an
-        answer the caller already has, not a fault of the hub."""
-        for error in errors:
-            original = error.original_error
-            if original is None or isinstance(original, GraphQLError):
-                continue
-            log.error(
-                "unexpected %s in %s",
-                type(original).__name__,
-                ".".join(str(p) for p in error.path or ()),
-                exc_info=original,
-            )
+        """Errors are logged by the HTTP endpoint, which knows the request id and masks them."""
 
 
-def build_schema() -> strawberry.Schema:
-    # Parsing and validation are most of what a GraphQL request costs; a document seen before
-    # is neither parsed nor validated again (bounded caches).
+def build_schema(limits: Limits | None = None, max_tokens: int = 2000) -> strawberry.Schema:
+    """The schema with its request pipeline: cached parse (token-limited), cached validation
+    (with the document limits), then the role's permissions; all before any resolver runs."""
+    rules = validation_rules(limits or Limits())
     return HubSchema(
         query=Query,
-        # factories: the caches themselves are shared across requests by strawberry
-        extensions=[lambda: ParserCache(maxsize=1024), lambda: ValidationCache(maxsize=1024)],
+        # factories: strawberry shares the caches themselves across requests
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=max_tokens),
+            lambda: ParserCache(maxsize=1024),
+            lambda: AddValidationRules(list(rules)),
+            lambda: ValidationCache(maxsize=1024),
+            Authorization,
+        ],
     )
 
 

@@ -11,7 +11,8 @@ from strawberry.dataloader import DataLoader
 
 from connectors.errors import SourceError
 from connectors.records import DocumentRef, ProvincialFacts
-from hub.domain.documents import Document, mask_document, mask_name
+from hub.auth import Role
+from hub.domain.documents import Document, mask_document, mask_name, mask_phone
 from hub.domain.facts import RiskArea as DomainRiskArea
 from hub.domain.facts import SubjectFacts
 from hub.domain.policy import NoPolicyInForce
@@ -40,6 +41,7 @@ from hub.schema.records import (
 from hub.schema.verdicts import HealthCode, Recognition
 
 Info = strawberry.Info[Context, None]
+PAST_INSTANT_ROLES = frozenset({Role.ANALYST, Role.JUDGE})
 KeyT = TypeVar("KeyT")
 ValueT = TypeVar("ValueT")
 
@@ -60,9 +62,11 @@ async def risk_areas(info: Info) -> tuple[DomainRiskArea, ...]:
 
 
 def instant(info: Info, at: datetime | None) -> datetime:
-    """The evaluation instant: now by default; a past instant must say its offset."""
+    """The evaluation instant: now by default; another instant is the analysts' and judges'
+    view, and must say its offset."""
     if at is None:
         return info.context.now()
+    info.context.require_role(PAST_INSTANT_ROLES, "evaluating at another instant")
     if at.tzinfo is None:
         raise errors.bad_instant("`at` needs an offset, e.g. 2022-07-08T09:00:00+08:00")
     return at
@@ -73,14 +77,19 @@ class Citizen:
     document: MaskedDocument
 
     _doc: strawberry.Private[Document]
+    _own: strawberry.Private[bool]
     _facts: strawberry.Private[
         asyncio.Future[tuple[SubjectFacts, tuple[DomainRiskArea, ...]]] | None
     ]
 
     @classmethod
-    def of(cls, doc: Document) -> Citizen:
+    def of(cls, doc: Document, *, own: bool = False) -> Citizen:
+        """A person as shown to the caller; `own` when the caller is that person."""
         return cls(
-            document=MaskedDocument(type=doc.type, number=mask_document(doc)), _doc=doc, _facts=None
+            document=MaskedDocument(type=doc.type, number=mask_document(doc)),
+            _doc=doc,
+            _own=own,
+            _facts=None,
         )
 
     @property
@@ -93,10 +102,19 @@ class Citizen:
             self._facts = asyncio.ensure_future(info.context.loaders.subject_facts(self.ref))
         return await self._facts
 
-    @strawberry.field(description="The registered name, masked")
+    @strawberry.field(description="The registered name; masked unless it is the caller's own")
     async def name(self, info: Info) -> str | None:
         identity = await load(info.context.loaders.identity, self.ref)
-        return None if identity is None else mask_name(identity.name)
+        if identity is None:
+            return None
+        return identity.name if self._own else mask_name(identity.name)
+
+    @strawberry.field(description="The registered phone; masked unless it is the caller's own")
+    async def phone(self, info: Info) -> str | None:
+        identity = await load(info.context.loaders.identity, self.ref)
+        if identity is None or identity.phone is None:
+            return None
+        return identity.phone if self._own else mask_phone(identity.phone)
 
     @strawberry.field(description="The health code at `at` (default now), with its reasons")
     async def health_code(self, info: Info, at: datetime | None = None) -> HealthCode | None:

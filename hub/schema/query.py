@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import strawberry
-from strawberry.types.nodes import SelectedField
+from graphql import GraphQLError
 
+from connectors.errors import SourceError
 from connectors.records import DocumentRef
 from hub.domain.documents import Document, InvalidDocument, parse_document
 from hub.domain.policy import NoPolicyInForce
 from hub.domain.recognition import recognise
 from hub.domain.rules import evaluate
+from hub.domain.vocabulary import Colour as DomainColour
 from hub.domain.vocabulary import Region as DomainRegion
 from hub.schema import errors
 from hub.schema.citizen import Citizen, Info, instant, load, risk_areas
-from hub.schema.records import DocumentInput, Region, RiskArea, RiskLevel
+from hub.schema.records import Colour, DocumentInput, Region, RiskArea, RiskLevel
+from hub.schema.selection import selected_names, selected_paths
 from hub.schema.verdicts import Recognition
 
 
@@ -28,15 +34,33 @@ def parse_input(info: Info, given: DocumentInput) -> Document:
         raise errors.invalid_document(exc) from exc
 
 
-def selected_names(selections: list[Any]) -> set[str]:
-    """Field names selected directly on an object, looking through fragments."""
-    names: set[str] = set()
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            names.add(selection.name)
-        else:  # a fragment spread or inline fragment carries its own selections
-            names |= selected_names(selection.selections)
-    return names
+async def registered(info: Info, citizen: Citizen) -> Citizen | None:
+    """The person, or None when the provincial platform has no registration for the document.
+
+    The access is recorded first (audit, scraping guard). Registration is read from the
+    provincial route this query needs anyway: identity when it wants the name, the health
+    records otherwise; when that source is down, the person is returned and the fields that
+    need it say so.
+    """
+    selections = info.selected_fields[0].selections
+    record(info, citizen.ref, selections)
+    loaders = info.context.loaders
+    wants_identity = bool(selected_names(selections) & {"name", "phone"})
+    loader = loaders.identity if wants_identity else loaders.health_records
+    try:
+        found = await loader.load(citizen.ref)
+    except SourceError:
+        return citizen
+    return None if found is None else citizen
+
+
+def record(info: Info, ref: DocumentRef, selections: list[Any]) -> None:
+    context = info.context
+    context.record_access(
+        context.loaders.subject_key(ref),
+        str(info.path.key),
+        tuple(sorted(selected_paths(selections))),
+    )
 
 
 def region_prefix(region: str) -> str:
@@ -49,23 +73,24 @@ def region_prefix(region: str) -> str:
     return prefix
 
 
+@strawberry.type(description="How many of the people asked about have each colour")
+class ColourCount:
+    colour: Colour  # type: ignore[valid-type]
+    count: int
+
+
 @strawberry.type
 class Query:
+    @strawberry.field(description="The caller's own record (citizens)")
+    async def me(self, info: Info) -> Citizen | None:
+        own = info.context.caller.document
+        if own is None:
+            raise GraphQLError("`me` is for citizens", extensions={"code": "FORBIDDEN"})
+        return await registered(info, Citizen.of(own, own=True))
+
     @strawberry.field(description="A person by identity document; null when not registered")
     async def citizen(self, info: Info, document: DocumentInput) -> Citizen | None:
-        doc = parse_input(info, document)
-        citizen = Citizen.of(doc)
-        # Registration decides between a person and null. Ask the provincial route this query
-        # needs anyway: identity when it wants the name, the health records otherwise.
-        wants_name = "name" in selected_names(info.selected_fields[0].selections)
-        loader = (
-            info.context.loaders.identity if wants_name else info.context.loaders.health_records
-        )
-        try:
-            registered = await loader.load(citizen.ref)
-        except Exception:  # noqa: BLE001 - unknown registration: the fields say what failed
-            return citizen
-        return None if registered is None else citizen
+        return await registered(info, Citizen.of(parse_input(info, document)))
 
     @strawberry.field(description="The national risk-area list, filtered; `at` defaults to now")
     async def risk_areas(
@@ -95,6 +120,12 @@ class Query:
         region: Region,  # type: ignore[valid-type]
         at: datetime | None = None,
     ) -> Recognition:
+        caller = info.context.caller
+        if caller.region is not None and caller.region != region:
+            raise GraphQLError(
+                "a partner may ask only about recognition for its own region",
+                extensions={"code": "FORBIDDEN"},
+            )
         doc = parse_input(info, document)
         when = instant(info, at)
         try:
@@ -102,8 +133,33 @@ class Query:
         except NoPolicyInForce as exc:
             raise errors.no_policy_in_force() from exc
         ref = DocumentRef(doc.type.value, doc.number)
+        record(info, ref, info.selected_fields[0].selections)
         if await load(info.context.loaders.health_records, ref) is None:
             raise errors.subject_not_found()
         facts, areas = await info.context.loaders.subject_facts(ref)
         verdict = evaluate(facts, areas, when, policy)
         return Recognition.of(recognise(verdict, facts, when, policy, DomainRegion(region)))
+
+    @strawberry.field(
+        description="Analysts: how many of these people have each colour at `at` (default now)"
+    )
+    async def colour_counts(
+        self, info: Info, documents: list[DocumentInput], at: datetime | None = None
+    ) -> list[ColourCount]:
+        when = instant(info, at)
+        try:
+            policy = info.context.policies.in_force(when)
+        except NoPolicyInForce as exc:
+            raise errors.no_policy_in_force() from exc
+        refs = [
+            DocumentRef(d.type.value, d.number) for d in map(partial(parse_input, info), documents)
+        ]
+        for ref in dict.fromkeys(refs):
+            info.context.record_access(
+                info.context.loaders.subject_key(ref), "colourCounts", ("colour",)
+            )
+        gathered = await asyncio.gather(
+            *(info.context.loaders.subject_facts(r) for r in dict.fromkeys(refs))
+        )
+        counts = Counter(evaluate(facts, areas, when, policy).colour for facts, areas in gathered)
+        return [ColourCount(colour=colour, count=counts.get(colour, 0)) for colour in DomainColour]

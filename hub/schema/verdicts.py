@@ -27,9 +27,32 @@ class SourceStatus:
     status: SourceState
 
 
+# What each rule means, in words a citizen understands (shown as `Reason.description`).
+PLAIN_WORDS = {
+    "CASE_ACTIVE": "You are recorded as a COVID-19 case under treatment.",
+    "CASE_RECOVERING": "You were recently discharged after treatment and are still in recovery.",
+    "CASE_MONITORING": "You were discharged after treatment and are under health monitoring.",
+    "NAT_POSITIVE": "A nucleic acid test of yours was positive.",
+    "CLOSE_CONTACT": "You were identified as a close contact of a case.",
+    "CLOSE_CONTACT_MONITORING": "As a recent close contact, you are under home health monitoring.",
+    "SECONDARY_CONTACT": "You were identified as a contact of a close contact.",
+    "OVERSEAS_ENTRY": "You recently entered from overseas and are in the entry quarantine period.",
+    "OVERSEAS_ENTRY_MONITORING": "You recently entered from overseas and are under monitoring.",
+    "HIGH_RISK_AREA_VISIT": "You recently stayed in an area that was high-risk at the time.",
+    "MEDIUM_RISK_AREA_VISIT": "You recently stayed in an area that was medium-risk at the time.",
+    "KEY_SITE": "You were at a key site; a negative test taken since then clears this.",
+    "FEVER_CLINIC": "You visited a fever clinic; a negative test taken since then clears this.",
+    "CROSS_BORDER_DRIVER": "You are a cross-border driver staying in Guangdong.",
+    "CROSS_PROVINCE_FLAG": "Another province asked for your code to be set.",
+    "LOCAL_JUDGEMENT": "An official decision applies to your code.",
+    "SOURCE_UNAVAILABLE": "Some records cannot be checked right now; please try again later.",
+}
+
+
 @strawberry.type(description="Why the code has its colour: one rule holding on one fact")
 class Reason:
     rule: str
+    description: str = strawberry.field(description="what the rule means, in plain words")
     colour: Colour | None  # type: ignore[valid-type]
     source: str
     fact: str | None
@@ -57,6 +80,7 @@ class HealthCode:
             reasons=[
                 Reason(
                     rule=r.rule.value,
+                    description=PLAIN_WORDS.get(r.rule.value, r.rule.value),
                     colour=r.colour,
                     source=r.source.value,
                     fact=r.fact,

@@ -14,6 +14,7 @@ from connectors.sandbox import Sandbox, start_sandbox
 from connectors.world import World
 from hub.app import create_app
 from hub.conformance import PACKAGED
+from hub.dev_identity import DevIdentity
 from hub.settings import Settings
 from hub.threaded import BackgroundServer
 
@@ -28,19 +29,34 @@ class Hub:
     app: Starlette
     sandbox: Sandbox
     session: aiohttp.ClientSession
+    identity: DevIdentity
 
-    async def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = {"query": query, "variables": variables or {}}
-        async with self.session.post(f"{self.url}/graphql", json=body) as reply:
-            assert reply.status == 200, await reply.text()
-            result: dict[str, Any] = await reply.json()
-            return result
+    @property
+    def analyst(self) -> dict[str, str]:
+        return self.identity.headers("analyst-0001", purpose="automated tests")
+
+    async def post(
+        self, body: Any, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """POST a raw body as JSON with these headers (the analyst's by default)."""
+        async with self.session.post(
+            f"{self.url}/graphql", json=body, headers=self.analyst if headers is None else headers
+        ) as reply:
+            return reply.status, await reply.json()
+
+    async def query(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        status, result = await self.post({"query": query, "variables": variables or {}}, headers)
+        assert status == 200, result
+        return result
 
     async def query_operation(self, document: str, operation: str) -> dict[str, Any]:
-        body = {"query": document, "operationName": operation}
-        async with self.session.post(f"{self.url}/graphql", json=body) as reply:
-            result: dict[str, Any] = await reply.json()
-            return result
+        _, result = await self.post({"query": document, "operationName": operation})
+        return result
 
     def forget_answers(self) -> None:
         for cache in self.app.state.sources.caches.values():
@@ -59,12 +75,18 @@ def world() -> World:
 
 
 @pytest.fixture(scope="session")
+def identity() -> DevIdentity:
+    return DevIdentity()
+
+
+@pytest.fixture(scope="session")
 def running(
-    world: World, tmp_path_factory: pytest.TempPathFactory
+    world: World, identity: DevIdentity, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Starlette, Sandbox]]:
     sandbox = start_sandbox(world)
     database = tmp_path_factory.mktemp("hub") / "hub.db"
     settings = Settings(
+        auth=identity.auth_settings(),
         database_url=f"sqlite+aiosqlite:///{database}",
         provincial={"url": sandbox.provincial.url, "total_timeout": 1.0},
         national={"url": sandbox.national.url, "total_timeout": 1.0},
@@ -79,11 +101,11 @@ def running(
 
 
 @pytest.fixture
-async def hub(running: tuple[str, Starlette, Sandbox]) -> AsyncIterator[Hub]:
+async def hub(running: tuple[str, Starlette, Sandbox], identity: DevIdentity) -> AsyncIterator[Hub]:
     url, app, sandbox = running
     sandbox.clear_faults()
     async with aiohttp.ClientSession() as session:
-        hub = Hub(url, app, sandbox, session)
+        hub = Hub(url, app, sandbox, session, identity)
         hub.forget_answers()
         sandbox.reset_counters()
         yield hub

@@ -39,9 +39,9 @@ def free_block(size: int) -> int:
     raise RuntimeError("no free block of ports")
 
 
-def post(url: str, body: dict[str, object]) -> dict[str, object]:
+def post(url: str, body: dict[str, object], headers: dict[str, str]) -> dict[str, object]:
     request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json", **headers}
     )
     with urllib.request.urlopen(request, timeout=10) as reply:
         result: dict[str, object] = json.loads(reply.read())
@@ -75,6 +75,9 @@ def test_the_demo_prints_documents_of_each_colour(
     assert f"http://127.0.0.1:{port}/graphql" in banner
     for label in ("green code", "yellow code", "red code", "Macao resident", "Hong Kong driver"):
         assert label in banner
+    for credential in ("venue-0001", "macao", "hongkong", "analyst-0001", "judge-0001"):
+        assert re.search(rf"{credential} +X-Api-Key: ghk_", banner)
+    assert "Authorization: Bearer ey" in banner
 
 
 def test_graphiql_opens_on_the_examples_and_every_example_answers(
@@ -88,8 +91,13 @@ def test_graphiql_opens_on_the_examples_and_every_example_answers(
     examples = html[start : html.index("`;", start)]
     operations = re.findall(r"^query (\w+)", examples, re.M)
     assert len(operations) >= 6
+    # GraphiQL sends the analyst's credentials the page was given, as a browser would
+    preset = re.search(r"const defaultHeaders = (\{.*\});", html)
+    assert preset is not None
+    headers = json.loads(preset.group(1))
+    assert set(headers) == {"X-Api-Key", "X-Purpose"}
     for operation in operations:
-        result = post(url, {"query": examples, "operationName": operation})
+        result = post(url, {"query": examples, "operationName": operation}, headers)
         assert "errors" not in result, (operation, result)
         assert all(value is not None for value in result["data"].values()), operation  # type: ignore[union-attr]
 

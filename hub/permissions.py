@@ -1,0 +1,114 @@
+"""What each role may ask for, as a table of (type, field), checked on the whole operation before
+anything executes: a refused field costs no upstream call and returns no partial data.
+
+Argument-dependent rules (a partner's own region only; past instants for analysts and judges)
+are checked by the resolvers before they load anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLSchema,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_named_type,
+    visit,
+)
+
+from hub.auth import Role
+
+ALL: frozenset[str] = frozenset({"*"})
+
+_CITIZEN_PAGE = {
+    "Query": frozenset({"me"}),
+    "Citizen": frozenset(
+        {
+            "document",
+            "name",
+            "healthCode",
+            "natTests",
+            "antibodyTests",
+            "entries",
+            "trips",
+            "scanToken",
+        }
+    ),  # fmt: skip
+    "MaskedDocument": ALL,
+    "HealthCode": frozenset({"colour", "reasons", "popups", "validUntil", "at", "policy"}),
+    "Reason": frozenset({"rule", "description", "since", "until"}),
+    "NatTest": ALL,
+    "AntibodyTest": ALL,
+    "Entry": ALL,
+    "Trip": ALL,
+}
+
+_EVERYTHING_READ = {"*": ALL, "Mutation": frozenset()}
+
+PERMISSIONS: Mapping[Role, Mapping[str, frozenset[str]]] = {
+    Role.CITIZEN: _CITIZEN_PAGE,
+    Role.VENUE: {
+        "Query": frozenset({"citizen"}),
+        "Citizen": frozenset({"name", "healthCode"}),
+        "HealthCode": frozenset({"colour"}),
+    },
+    Role.PARTNER: {
+        "Query": frozenset({"recognition", "sourceStatus"}),
+        "Recognition": ALL,
+        "SourceHealth": ALL,
+    },
+    Role.ANALYST: _EVERYTHING_READ,
+    Role.JUDGE: {"*": ALL},
+}
+
+INTROSPECTION_ROLES = frozenset({Role.ANALYST, Role.JUDGE})
+_INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+
+
+def allowed(role: Role, type_name: str, field: str) -> bool:
+    if field == "__typename":
+        return True
+    if field in _INTROSPECTION_FIELDS:
+        return role in INTROSPECTION_ROLES
+    if type_name.startswith("__"):  # inside introspection, reachable only through the above
+        return role in INTROSPECTION_ROLES
+    table = PERMISSIONS[role]
+    fields = table.get(type_name, table.get("*", frozenset()))
+    return fields is ALL or "*" in fields or field in fields
+
+
+class _Collect(Visitor):
+    def __init__(self, type_info: TypeInfo, role: Role) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.role = role
+        self.refused: list[str] = []
+
+    def enter_field(self, node: FieldNode, *_: object) -> None:
+        parent = self.type_info.get_parent_type()
+        if parent is None:
+            return
+        parent_name = get_named_type(parent).name
+        if not allowed(self.role, parent_name, node.name.value):
+            self.refused.append(f"{parent_name}.{node.name.value}")
+
+
+def refused_fields(schema: GraphQLSchema, document: DocumentNode, role: Role) -> list[str]:
+    """Every `Type.field` in the document that `role` may not ask for (sorted, unique)."""
+    type_info = TypeInfo(schema)
+    collector = _Collect(type_info, role)
+    visit(document, TypeInfoVisitor(type_info, collector))
+    return sorted(set(collector.refused))
+
+
+@lru_cache(maxsize=4096)
+def refused_fields_cached(
+    schema: GraphQLSchema, document: DocumentNode, role: Role
+) -> tuple[str, ...]:
+    """As `refused_fields`; documents come from the bounded parse cache, so they are reused."""
+    return tuple(refused_fields(schema, document, role))

@@ -1,0 +1,97 @@
+"""Per-caller rate limits: requests per minute, and distinct people looked up per minute (the
+scraping guard). Sliding windows approximated by two fixed one-minute buckets.
+
+Held in process memory: with several replicas each enforces its own share. A shared limit
+across replicas belongs in Redis (noted for the replicas work).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from cachetools import TTLCache
+
+WINDOW_S = 60.0
+
+
+class RateLimited(Exception):
+    """A caller went over a limit; `retry_after` says when to come back (seconds)."""
+
+    def __init__(self, what: str, retry_after: float) -> None:
+        super().__init__(what)
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Buckets:
+    window: int = -1
+    current: int = 0
+    previous: int = 0
+    subjects: set[str] = field(default_factory=set)
+    previous_subjects: set[str] = field(default_factory=set)
+
+    def roll(self, window: int) -> None:
+        if window == self.window:
+            return
+        if window == self.window + 1:
+            self.previous, self.previous_subjects = self.current, self.subjects
+        else:
+            self.previous, self.previous_subjects = 0, set()
+        self.window, self.current, self.subjects = window, 0, set()
+
+
+class RateLimiter:
+    """Limits per caller id, by role; a role missing from a table has no such limit."""
+
+    def __init__(
+        self,
+        requests_per_minute: Mapping[str, int],
+        subjects_per_minute: Mapping[str, int],
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._requests = dict(requests_per_minute)
+        self._subjects = dict(subjects_per_minute)
+        self._timer = timer
+        # callers idle for two windows are forgotten, so memory follows active callers
+        self._state: TTLCache[str, _Buckets] = TTLCache(100_000, 2 * WINDOW_S, timer=timer)
+
+    def _buckets(self, caller_id: str) -> tuple[_Buckets, float]:
+        now = self._timer()
+        window = math.floor(now / WINDOW_S)
+        buckets = self._state.get(caller_id)
+        if buckets is None:
+            buckets = self._state[caller_id] = _Buckets()
+        buckets.roll(window)
+        elapsed = (now / WINDOW_S) - window  # fraction of the current window gone by
+        return buckets, elapsed
+
+    def _retry_after(self, elapsed: float) -> float:
+        return max(1.0, (1.0 - elapsed) * WINDOW_S)
+
+    def admit_request(self, caller_id: str, role: str) -> None:
+        limit = self._requests.get(role)
+        if limit is None:
+            return
+        buckets, elapsed = self._buckets(caller_id)
+        estimate = buckets.previous * (1.0 - elapsed) + buckets.current
+        if estimate + 1 > limit:
+            raise RateLimited(f"more than {limit} requests a minute", self._retry_after(elapsed))
+        buckets.current += 1
+
+    def admit_subject(self, caller_id: str, role: str, subject_key: str) -> None:
+        limit = self._subjects.get(role)
+        if limit is None:
+            return
+        buckets, elapsed = self._buckets(caller_id)
+        if subject_key in buckets.subjects:
+            return
+        previous = len(buckets.previous_subjects - buckets.subjects - {subject_key})
+        estimate = previous * (1.0 - elapsed) + len(buckets.subjects)
+        if estimate + 1 > limit:
+            raise RateLimited(
+                f"more than {limit} different people a minute", self._retry_after(elapsed)
+            )
+        buckets.subjects.add(subject_key)

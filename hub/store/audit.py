@@ -1,0 +1,254 @@
+"""The audit hash chain's tables and transactions: append under a write lock, stream in order.
+
+Each record's `hash` is sha256(prev_hash + canonical content); `audit_head` holds the last
+record's seq and hash and is updated in the same transaction as every append, so removing
+records from the tail leaves a head that no longer matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Table,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlmodel import Field, SQLModel
+
+GENESIS = "0" * 64  # the prev_hash of record 1
+HEAD_ID = 1
+
+
+class AuditRow(SQLModel, table=True):
+    """One access to a person's data; names the subject only by its keyed hash."""
+
+    __tablename__ = "audit_records"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    # timezone=True so PostgreSQL stores an instant; SQLite drops the zone, we store UTC.
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    caller_id: str
+    role: str
+    subject_key: str | None = Field(default=None, index=True)
+    fields: str  # JSON text: a sorted list of field names
+    purpose: str | None = None
+    outcome: str  # served | denied | failed
+    request_id: str
+    prev_hash: str
+    hash: str
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's last seq and hash: exactly one row, id 1."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint(f"id = {HEAD_ID}", name="audit_head_single_row"),)
+
+    id: int = Field(default=HEAD_ID, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int
+    hash: str
+
+
+RECORDS: Table = AuditRow.__table__  # type: ignore[attr-defined]
+HEAD: Table = AuditHead.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class RecordContent:
+    """What a record says, without its chain position: the part the app supplies."""
+
+    at: datetime
+    caller_id: str
+    role: str
+    subject_key: str | None
+    fields: str
+    purpose: str | None
+    outcome: str
+    request_id: str
+
+
+class HeadMissing(RuntimeError):
+    """The head row is gone while records exist: appending would fork the chain."""
+
+
+def utc_text(at: datetime) -> str:
+    """The canonical text of an instant: ISO 8601 in UTC with microseconds."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def aware(at: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored instant is UTC, so mark it so."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def chain_hash(prev_hash: str, seq: int, content: RecordContent) -> str:
+    """sha256 hex over prev_hash + the record's content as sorted-key, whitespace-free JSON."""
+    canonical = json.dumps(
+        {
+            "seq": seq,
+            "at": utc_text(content.at),
+            "caller_id": content.caller_id,
+            "role": content.role,
+            "subject_key": content.subject_key,
+            "fields": content.fields,  # the stored text itself, so any edit to it shows
+            "purpose": content.purpose,
+            "outcome": content.outcome,
+            "request_id": content.request_id,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def open_engine(url: str) -> AsyncEngine:
+    """An engine for a URL; on SQLite with WAL and a busy timeout, as the judgement store."""
+    # hide_parameters: a failed statement's error must not carry record content into logs.
+    engine = create_async_engine(url, hide_parameters=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(connection: Any, _record: object) -> None:
+    """WAL lets verify read while the hub appends; the busy timeout makes writers queue."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+async def _begin_write(connection: AsyncConnection) -> None:
+    """Take the database write lock before the head is read, so two writers cannot both extend it.
+
+    SQLite's default deferred BEGIN would let two writers read the same head; BEGIN IMMEDIATE
+    takes the write lock up front. PostgreSQL locks the head row with FOR UPDATE instead.
+    """
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """Create the audit tables if absent, and the head if the chain is empty."""
+    async with engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.create_all, tables=[RECORDS, HEAD])
+    async with engine.connect() as connection:
+        await _begin_write(connection)
+        head = await connection.execute(select(HEAD.c.seq).where(HEAD.c.id == HEAD_ID))
+        if head.first() is None:
+            # A missing head beside existing records is tampering: leave it for verify to report.
+            count = await connection.scalar(select(func.count()).select_from(RECORDS))
+            if not count:
+                await connection.execute(insert(HEAD).values(id=HEAD_ID, seq=0, hash=GENESIS))
+        await connection.commit()
+
+
+async def append_records(engine: AsyncEngine, contents: Sequence[RecordContent]) -> None:
+    """Chain and insert these records and move the head, all in one transaction."""
+    async with engine.connect() as connection:
+        await _begin_write(connection)
+        head = (
+            await connection.execute(
+                select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == HEAD_ID).with_for_update()
+            )
+        ).first()
+        if head is None:
+            raise HeadMissing("the audit head is missing; run `hub audit verify`")
+        seq, prev_hash = int(head.seq), str(head.hash)
+        rows: list[dict[str, Any]] = []
+        for content in contents:
+            seq += 1
+            digest = chain_hash(prev_hash, seq, content)
+            rows.append(
+                {
+                    "seq": seq,
+                    "at": content.at.astimezone(UTC),
+                    "caller_id": content.caller_id,
+                    "role": content.role,
+                    "subject_key": content.subject_key,
+                    "fields": content.fields,
+                    "purpose": content.purpose,
+                    "outcome": content.outcome,
+                    "request_id": content.request_id,
+                    "prev_hash": prev_hash,
+                    "hash": digest,
+                }
+            )
+            prev_hash = digest
+        await connection.execute(insert(RECORDS), rows)
+        await connection.execute(
+            update(HEAD).where(HEAD.c.id == HEAD_ID).values(seq=seq, hash=prev_hash)
+        )
+        await connection.commit()
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record as read back for verification."""
+
+    seq: int
+    prev_hash: str
+    hash: str
+    content: RecordContent
+
+
+async def has_tables(connection: AsyncConnection) -> bool:
+    """Whether this database holds an audit log at all."""
+    return await connection.run_sync(
+        lambda sync: inspect(sync).has_table(RECORDS.name) and inspect(sync).has_table(HEAD.name)
+    )
+
+
+async def begin_snapshot(connection: AsyncConnection) -> None:
+    """Make the head read and the record stream see one instant, while appends go on."""
+    if connection.dialect.name == "sqlite":
+        # pysqlite runs SELECTs outside a transaction; an explicit BEGIN pins one WAL snapshot.
+        await connection.exec_driver_sql("BEGIN")
+    else:
+        await connection.execution_options(isolation_level="REPEATABLE READ")
+
+
+async def read_head(connection: AsyncConnection) -> tuple[int, str] | None:
+    row = (
+        await connection.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == HEAD_ID))
+    ).first()
+    return None if row is None else (int(row.seq), str(row.hash))
+
+
+async def stream_records(
+    connection: AsyncConnection, batch: int = 1000
+) -> AsyncGenerator[StoredRecord, None]:
+    """Every record in seq order, fetched `batch` rows at a time from a server-side cursor."""
+    result = await connection.stream(
+        select(RECORDS).order_by(RECORDS.c.seq).execution_options(yield_per=batch)
+    )
+    async for row in result:
+        yield StoredRecord(
+            seq=int(row.seq),
+            prev_hash=str(row.prev_hash),
+            hash=str(row.hash),
+            content=RecordContent(
+                at=aware(row.at),
+                caller_id=row.caller_id,
+                role=row.role,
+                subject_key=row.subject_key,
+                fields=row.fields,
+                purpose=row.purpose,
+                outcome=row.outcome,
+                request_id=row.request_id,
+            ),
+        )
