@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.types.graphql import OperationType
 
 from hub.audit import AuditEntry, AuditLog, Outcome
-from hub.auth import PURPOSE_REQUIRED, Authenticator, Caller, Role, Unauthenticated
+from hub.auth import PURPOSE_REQUIRED, Authenticator, Caller, Unauthenticated
 from hub.permissions import INTROSPECTION_ROLES
 from hub.persisted import PersistedOperations, requested_hash
 from hub.ratelimit import RateLimited, RateLimiter
@@ -37,7 +37,6 @@ from hub.settings import SurfaceSettings
 
 log = logging.getLogger("hub.endpoint")
 
-RAW_DOCUMENT_ROLES = frozenset({Role.ANALYST, Role.JUDGE})
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 _TOO_MANY_TOKENS = re.compile(r"more than \d+ tokens")
 
@@ -106,16 +105,27 @@ class GraphQLEndpoint:
             body = await self._read_body(request)
             caller = self._authenticate(request)
             self._admit(caller)
-            payload = self._payload(body)
-            query = self._document(payload, caller)
             caller = self._with_purpose(request, caller)
+            payloads = self._payloads(body)
+            queries = [self._document(payload, caller) for payload in payloads]
         except Refusal as refusal:
             if caller is not None and refusal.status in (400, 429):
                 await self._record_refusal(caller, refusal.code, request_id)
             return _json(
                 _error_body(refusal.code, str(refusal), request_id), refusal.status, refusal.headers
             )
-        return await self._execute(caller, query, payload, request_id)
+        if len(payloads) == 1 and not self._batched(body):
+            status, answer = await self._execute(caller, queries[0], payloads[0], request_id)
+            return _json(answer, status, {"Retry-After": "60"} if status == 429 else None)
+        answers = []
+        for query, payload in zip(queries, payloads, strict=True):  # in order, one at a time
+            _, answer = await self._execute(caller, query, payload, uuid.uuid4().hex)
+            answers.append(answer)
+        return _json(answers)
+
+    @staticmethod
+    def _batched(body: bytes) -> bool:
+        return body.lstrip()[:1] == b"["
 
     # --- before execution ------------------------------------------------------------------
 
@@ -161,13 +171,23 @@ class GraphQLEndpoint:
                 {"Retry-After": str(int(exc.retry_after))},
             ) from exc
 
-    def _payload(self, body: bytes) -> dict[str, Any]:
+    def _payloads(self, body: bytes) -> list[dict[str, Any]]:
+        """The operations of the body: one object, or a batch (an array) where configured."""
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise Refusal(400, "BAD_REQUEST", "the body is not valid JSON") from exc
-        if isinstance(payload, list):
+        if not isinstance(payload, list):
+            return [self._payload(payload)]
+        if self._surface.max_batch < 2:
             raise Refusal(400, "BATCHING_NOT_SUPPORTED", "send one operation per request")
+        if not 0 < len(payload) <= self._surface.max_batch:
+            raise Refusal(
+                400, "BATCH_TOO_LARGE", f"a batch holds 1 to {self._surface.max_batch} operations"
+            )
+        return [self._payload(item) for item in payload]
+
+    def _payload(self, payload: Any) -> dict[str, Any]:
         if not isinstance(payload, dict):
             raise Refusal(400, "BAD_REQUEST", "the body must be a JSON object")
         variables = payload.get("variables")
@@ -190,7 +210,7 @@ class GraphQLEndpoint:
         query = payload.get("query")
         if not isinstance(query, str) or not query.strip():
             raise Refusal(400, "BAD_REQUEST", "send `query`, or a registered operation's hash")
-        if caller.role not in RAW_DOCUMENT_ROLES:
+        if caller.role in self._surface.persisted_only_roles:
             raise Refusal(
                 400,
                 "PERSISTED_QUERY_REQUIRED",
@@ -214,7 +234,7 @@ class GraphQLEndpoint:
 
     async def _execute(
         self, caller: Caller, query: str, payload: dict[str, Any], request_id: str
-    ) -> Response:
+    ) -> tuple[int, dict[str, Any]]:
         context = self._make_context(caller, request_id)
         result: ExecutionResult = await self._schema.execute(
             query,
@@ -229,20 +249,12 @@ class GraphQLEndpoint:
             await self._audit().append(self._audit_entries(context, result, codes, request_id))
         except Exception:  # noqa: BLE001 - whatever the cause, nothing is served unrecorded
             log.exception("audit write failed; request %s refused", request_id)
-            return _json(
-                _error_body(
-                    "AUDIT_UNAVAILABLE",
-                    "the access could not be recorded, so nothing was served",
-                    request_id,
-                ),
-                503,
-            )
+            message = "the access could not be recorded, so nothing was served"
+            return 503, _error_body("AUDIT_UNAVAILABLE", message, request_id)
         body: dict[str, Any] = {"data": result.data}
         if errors:
             body["errors"] = errors
-        if "RATE_LIMITED" in codes:
-            return _json(body, 429, {"Retry-After": "60"})
-        return _json(body)
+        return (429 if "RATE_LIMITED" in codes else 200), body
 
     def _format(self, error: GraphQLError, caller: Caller, request_id: str) -> dict[str, Any]:
         original = error.original_error

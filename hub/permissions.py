@@ -31,6 +31,7 @@ _CITIZEN_PAGE = {
         {
             "document",
             "name",
+            "phone",
             "healthCode",
             "natTests",
             "antibodyTests",
@@ -67,6 +68,16 @@ PERMISSIONS: Mapping[Role, Mapping[str, frozenset[str]]] = {
 }
 
 INTROSPECTION_ROLES = frozenset({Role.ANALYST, Role.JUDGE})
+
+# Arguments that widen what a field reveals: another instant than now is the analysts' and
+# judges' "what was known then" view.
+PAST_INSTANT_ROLES = frozenset({Role.ANALYST, Role.JUDGE})
+_RESTRICTED_ARGUMENTS = {
+    ("Citizen", "healthCode", "at"): PAST_INSTANT_ROLES,
+    ("Citizen", "recognition", "at"): PAST_INSTANT_ROLES,
+    ("Query", "recognition", "at"): PAST_INSTANT_ROLES,
+    ("Query", "colourCounts", "at"): PAST_INSTANT_ROLES,
+}
 _INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 
 
@@ -94,8 +105,13 @@ class _Collect(Visitor):
         if parent is None:
             return
         parent_name = get_named_type(parent).name
-        if not allowed(self.role, parent_name, node.name.value):
-            self.refused.append(f"{parent_name}.{node.name.value}")
+        field = node.name.value
+        if not allowed(self.role, parent_name, field):
+            self.refused.append(f"{parent_name}.{field}")
+        for argument in node.arguments or ():
+            roles = _RESTRICTED_ARGUMENTS.get((parent_name, field, argument.name.value))
+            if roles is not None and self.role not in roles:
+                self.refused.append(f"{parent_name}.{field}({argument.name.value}:)")
 
 
 def refused_fields(schema: GraphQLSchema, document: DocumentNode, role: Role) -> list[str]:

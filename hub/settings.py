@@ -73,7 +73,11 @@ class SurfaceSettings(BaseModel):
     max_depth: int = Field(10, ge=2)
     max_aliases: int = Field(60, ge=0)
     max_cost: int = Field(1500, ge=10)
-    allow_batching: bool = False
+    # operations one request may batch as a JSON array; 1 refuses batching
+    max_batch: int = Field(1, ge=1, le=50)
+    # roles that may run only registered operations (hub/operations); analysts and judges
+    # write their own queries in GraphiQL
+    persisted_only_roles: list[str] = Field(default_factory=lambda: ["citizen", "venue", "partner"])
     cors_origins: list[str] = Field(default_factory=list)
     # per role; a role left out has no limit
     requests_per_minute: dict[str, int] = Field(

@@ -11,7 +11,6 @@ from strawberry.dataloader import DataLoader
 
 from connectors.errors import SourceError
 from connectors.records import DocumentRef, ProvincialFacts
-from hub.auth import Role
 from hub.domain.documents import Document, mask_document, mask_name, mask_phone
 from hub.domain.facts import RiskArea as DomainRiskArea
 from hub.domain.facts import SubjectFacts
@@ -20,6 +19,7 @@ from hub.domain.recognition import recognise
 from hub.domain.rules import evaluate, level_at
 from hub.domain.vocabulary import Colour
 from hub.domain.vocabulary import Region as DomainRegion
+from hub.permissions import PAST_INSTANT_ROLES
 from hub.schema import errors
 from hub.schema.context import Context
 from hub.schema.records import (
@@ -41,7 +41,7 @@ from hub.schema.records import (
 from hub.schema.verdicts import HealthCode, Recognition
 
 Info = strawberry.Info[Context, None]
-PAST_INSTANT_ROLES = frozenset({Role.ANALYST, Role.JUDGE})
+
 KeyT = TypeVar("KeyT")
 ValueT = TypeVar("ValueT")
 
@@ -68,7 +68,7 @@ def instant(info: Info, at: datetime | None) -> datetime:
         return info.context.now()
     info.context.require_role(PAST_INSTANT_ROLES, "evaluating at another instant")
     if at.tzinfo is None:
-        raise errors.bad_instant("`at` needs an offset, e.g. 2022-07-08T09:00:00+08:00")
+        raise errors.bad_input("`at` needs an offset, e.g. 2022-07-08T09:00:00+08:00")
     return at
 
 

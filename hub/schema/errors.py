@@ -25,7 +25,7 @@ def no_policy_in_force() -> GraphQLError:
     )
 
 
-def bad_instant(message: str) -> GraphQLError:
+def bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 

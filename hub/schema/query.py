@@ -66,11 +66,14 @@ def record(info: Info, ref: DocumentRef, selections: list[Any]) -> None:
 def region_prefix(region: str) -> str:
     """A 6-digit region code names its area codes by its significant digits (440100 -> 4401)."""
     if len(region) != 6 or not region.isdigit():
-        raise errors.bad_instant("`region` is a 6-digit region code, e.g. 440000 or 440106")
+        raise errors.bad_input("`region` is a 6-digit region code, e.g. 440000 or 440106")
     prefix = region
     while prefix.endswith("00") and len(prefix) > 2:
         prefix = prefix[:-2]
     return prefix
+
+
+MAX_AGGREGATE = 500
 
 
 @strawberry.type(description="How many of the people asked about have each colour")
@@ -146,6 +149,8 @@ class Query:
     async def colour_counts(
         self, info: Info, documents: list[DocumentInput], at: datetime | None = None
     ) -> list[ColourCount]:
+        if len(documents) > MAX_AGGREGATE:
+            raise errors.bad_input(f"at most {MAX_AGGREGATE} documents per aggregate")
         when = instant(info, at)
         try:
             policy = info.context.policies.in_force(when)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -79,25 +80,38 @@ def identity() -> DevIdentity:
     return DevIdentity()
 
 
+def hub_settings(
+    sandbox: Sandbox, identity: DevIdentity, database: Path, **overrides: Any
+) -> Settings:
+    """Settings of a hub over these simulators, with short source timeouts for fault tests."""
+    values: dict[str, Any] = {
+        "auth": identity.auth_settings(),
+        "database_url": f"sqlite+aiosqlite:///{database}",
+        "provincial": {"url": sandbox.provincial.url, "total_timeout": 1.0},
+        "national": {"url": sandbox.national.url, "total_timeout": 1.0},
+        "macao": {"url": sandbox.macao.url, "total_timeout": 1.0},
+        "hongkong": {"url": sandbox.hongkong.url, "total_timeout": 1.0},
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def sandbox(world: World) -> Iterator[Sandbox]:
+    sandbox = start_sandbox(world)
+    yield sandbox
+    sandbox.stop()
+
+
 @pytest.fixture(scope="session")
 def running(
-    world: World, identity: DevIdentity, tmp_path_factory: pytest.TempPathFactory
+    sandbox: Sandbox, identity: DevIdentity, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Starlette, Sandbox]]:
-    sandbox = start_sandbox(world)
     database = tmp_path_factory.mktemp("hub") / "hub.db"
-    settings = Settings(
-        auth=identity.auth_settings(),
-        database_url=f"sqlite+aiosqlite:///{database}",
-        provincial={"url": sandbox.provincial.url, "total_timeout": 1.0},
-        national={"url": sandbox.national.url, "total_timeout": 1.0},
-        macao={"url": sandbox.macao.url, "total_timeout": 1.0},
-        hongkong={"url": sandbox.hongkong.url, "total_timeout": 1.0},
-    )
-    app = create_app(settings)
+    app = create_app(hub_settings(sandbox, identity, database))
     server = BackgroundServer(app).start()
     yield server.url, app, sandbox
     server.stop()
-    sandbox.stop()
 
 
 @pytest.fixture
