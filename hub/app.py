@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from starlette.applications import Starlette
@@ -56,6 +55,7 @@ def graphiql_html(examples: str | None, headers: dict[str, str] | None) -> str:
 
 
 def authenticator(settings: Settings) -> Authenticator:
+    secret = settings.subject_key_secret.get_secret_value().encode()
     auth = settings.auth
     keys = [
         ApiKeyRecord(k.id, Role(k.role), k.sha256, Region(k.region) if k.region else None)
@@ -66,7 +66,9 @@ def authenticator(settings: Settings) -> Authenticator:
         if auth.token_public_key
         else None
     )
-    return Authenticator(keys, tokens)
+    return Authenticator(
+        keys, tokens, name_citizen=lambda doc: f"citizen:{subject_key(doc, secret)[:32]}"
+    )
 
 
 def create_app(
@@ -111,14 +113,14 @@ def create_app(
             )
         ],
     )
+    app.state.settings = settings
     limiter = RateLimiter(surface.requests_per_minute, surface.subjects_per_minute)
+    app.state.rate_limiter_reset = limiter.reset
 
     def admit_subject(caller: Caller, key: str) -> None:
         limiter.admit_subject(caller.id, caller.role, key)
 
     def make_context(caller: Caller, request_id: str) -> Context:
-        if caller.document is not None:  # a citizen is named in the audit by keyed hash only
-            caller = replace(caller, id=f"citizen:{subject_key(caller.document, secret)[:32]}")
         state = app.state
         return Context(
             caller=caller,

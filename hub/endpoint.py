@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -265,13 +266,14 @@ class GraphQLEndpoint:
                     "path": error.path,
                     "extensions": {"code": "RATE_LIMITED", "requestId": request_id},
                 }
-            # the details go to the log (no personal data: type and path only), not the caller
+            # The caller gets a fixed message; the log gets the type and the stack, but not the
+            # exception's message, which may quote personal data the code was handling.
             log.error(
-                "unexpected %s at %s (request %s)",
+                "unexpected %s at %s (request %s)\n%s",
                 type(original).__name__,
                 error.path,
                 request_id,
-                exc_info=original,
+                "".join(traceback.format_tb(original.__traceback__)),
             )
             return {
                 "message": "internal error",
@@ -315,7 +317,7 @@ class GraphQLEndpoint:
         entries = []
         for access in context.accesses:
             outcome: Outcome = "failed" if access.root in failed_roots else "served"
-            if "RATE_LIMITED" in codes and access.root in failed_roots:
+            if access.denied:
                 outcome = "denied"
             entries.append(
                 AuditEntry(

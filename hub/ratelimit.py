@@ -58,6 +58,10 @@ class RateLimiter:
         # callers idle for two windows are forgotten, so memory follows active callers
         self._state: TTLCache[str, _Buckets] = TTLCache(100_000, 2 * WINDOW_S, timer=timer)
 
+    def reset(self) -> None:
+        """Forget every caller's counts (tests, and an operator lifting a block)."""
+        self._state.clear()
+
     def _buckets(self, caller_id: str) -> tuple[_Buckets, float]:
         now = self._timer()
         window = math.floor(now / WINDOW_S)

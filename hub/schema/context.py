@@ -22,6 +22,7 @@ class Access:
     subject_key: str
     root: str  # the response key of the root field (its alias, if any)
     fields: tuple[str, ...]
+    denied: bool = False  # refused by the scraping guard: nothing of it was read
 
 
 @dataclass
@@ -45,7 +46,11 @@ class Context:
     def record_access(self, subject_key: str, root: str, fields: tuple[str, ...]) -> None:
         """Note that this request reads this person's data; the scraping guard may refuse."""
         if all(a.subject_key != subject_key for a in self.accesses):
-            self.admit_subject(self.caller, subject_key)
+            try:
+                self.admit_subject(self.caller, subject_key)
+            except Exception:
+                self.accesses.append(Access(subject_key, root, fields, denied=True))
+                raise
         self.accesses.append(Access(subject_key, root, fields))
 
     def require_role(self, roles: frozenset[Role], what: str) -> None:

@@ -18,6 +18,7 @@ from hub.conformance import PACKAGED
 from hub.dev_identity import DevIdentity
 from hub.settings import Settings
 from hub.threaded import BackgroundServer
+from tests.conftest import ERROR_MESSAGES, HUB_WORLD
 
 SCENARIOS = PACKAGED
 
@@ -43,7 +44,10 @@ class Hub:
         async with self.session.post(
             f"{self.url}/graphql", json=body, headers=self.analyst if headers is None else headers
         ) as reply:
-            return reply.status, await reply.json()
+            answer = await reply.json()
+        for item in answer if isinstance(answer, list) else [answer]:
+            ERROR_MESSAGES.extend(str(e) for e in item.get("errors", ()))
+        return reply.status, answer
 
     async def query(
         self,
@@ -69,7 +73,7 @@ class Hub:
 
 @pytest.fixture(scope="session")
 def world() -> World:
-    world = World(seed=11, size=5000)
+    world = World(**HUB_WORLD)
     world.load_scenario_dir(SCENARIOS)
     world.mark_initial()
     return world
