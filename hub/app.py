@@ -3,10 +3,13 @@ caches, the database and the audit log; nothing here is a module-level singleton
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+from connectors.resilience import Deadline
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -32,6 +35,8 @@ from hub.settings import Settings
 from hub.sources import Sources
 from hub.store import JudgementStore
 
+log = logging.getLogger("hub.app")
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -46,11 +51,8 @@ def graphiql_html(examples: str | None, headers: dict[str, str] | None) -> str:
         escaped = examples.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
         html = html[:start] + escaped + html[end:]
     if headers:
-        import json
-
-        html = html.replace(
-            "const defaultHeaders = {};", f"const defaultHeaders = {json.dumps(headers)};"
-        )
+        preset = f"const defaultHeaders = {json.dumps(headers)};"
+        html = html.replace("const defaultHeaders = {};", preset)
     return html
 
 
@@ -99,10 +101,27 @@ def create_app(
             await app.state.audit.close()
 
     async def healthz(request: Request) -> Response:
+        """The process is alive; checks nothing else."""
         return JSONResponse({"status": "ok"})
 
+    async def readyz(request: Request) -> Response:
+        """The hub can serve: not draining, its database reachable. Sources only report."""
+        sources = {
+            name: str(guard.status().breaker_state)
+            for name, guard in app.state.sources.guards.items()
+        }
+        degraded = sorted(name for name, state in sources.items() if state != "CLOSED")
+        if app.state.draining:
+            return JSONResponse({"status": "draining", "sources": sources}, status_code=503)
+        try:
+            await app.state.store.ping()
+        except Exception:  # noqa: BLE001 - any failure of the database means not ready
+            log.warning("readiness: the database is not reachable")
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "degraded" if degraded else "ready", "sources": sources})
+
     app = Starlette(
-        routes=[Route("/healthz", healthz)],
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz)],
         lifespan=lifespan,
         middleware=[
             Middleware(
@@ -114,6 +133,7 @@ def create_app(
         ],
     )
     app.state.settings = settings
+    app.state.draining = False
     limiter = RateLimiter(surface.requests_per_minute, surface.subjects_per_minute)
     app.state.rate_limiter_reset = limiter.reset
 
@@ -124,7 +144,9 @@ def create_app(
         state = app.state
         return Context(
             caller=caller,
-            loaders=Loaders(state.sources, state.store, key_of),
+            loaders=Loaders(
+                state.sources, state.store, key_of, Deadline.after(settings.request_deadline_s)
+            ),
             policies=book,
             clock=clock,
             request_id=request_id,

@@ -66,13 +66,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     """The hub alone, configured from the environment (HUB_...)."""
-    import uvicorn
-
     from hub.app import create_app
+    from hub.server import serve
     from hub.settings import Settings
 
     settings = Settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    serve(create_app(settings), settings.host, settings.port, settings.drain_s)
     return 0
 
 

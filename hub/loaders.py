@@ -1,18 +1,21 @@
-"""Per-request DataLoaders: the ONLY hub module that awaits a connector.
+"""Per-request DataLoaders: the ONLY hub module that awaits a connector (through the shared
+upstream routes).
 
-Every look-up a request makes for one route is gathered into one batched upstream call (within
-the source's batch limit, which the connector enforces by splitting), answered from the cache
-where it can be, and a failure reaches exactly the keys of the call that failed.
-`subject_facts` assembles what the colour rules read, marking each source that did not answer.
+Within a request, every look-up of one route is gathered into one call to the route; across
+requests, the route batches and shares calls (hub/upstream.py). A failure reaches exactly the
+keys of the call that failed. `subject_facts` assembles what the colour rules read and says,
+per source, whether its answer was fresh, stale (with its age) or missing.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any, TypeVar
 
+from connectors.resilience import Deadline, SourceHealth
 from strawberry.dataloader import DataLoader
 
 from connectors.errors import SourceError
@@ -28,12 +31,34 @@ from connectors.records import (
 )
 from hub import translation
 from hub.domain.facts import Judgement, RiskArea, SubjectFacts
-from hub.domain.vocabulary import Source
+from hub.domain.vocabulary import RULE_SOURCES, Source
 from hub.sources import Sources
 from hub.store import JudgementStore
+from hub.upstream import Answer, UpstreamRoute
 
 ValueT = TypeVar("ValueT")
-Fetch = Callable[[list[DocumentRef]], Awaitable[Mapping[DocumentRef, ValueT]]]
+
+
+class Freshness(StrEnum):
+    FRESH = "FRESH"
+    STALE = "STALE"
+    UNAVAILABLE = "UNAVAILABLE"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How one source stood for one verdict."""
+
+    source: Source
+    status: Freshness
+    age_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Gathered:
+    facts: SubjectFacts
+    risk_areas: tuple[RiskArea, ...]
+    provenance: tuple[Provenance, ...]
 
 
 class Loaders:
@@ -44,53 +69,44 @@ class Loaders:
         sources: Sources,
         store: JudgementStore,
         subject_key: Callable[[DocumentRef], str],
+        deadline: Deadline,
     ) -> None:
         self._sources = sources
         self._store = store
         self._subject_key = subject_key
-        self.identity: DataLoader[DocumentRef, Identity | None] = self._loader(
-            "identity", sources.provincial.identities
+        self.deadline = deadline
+        routes = sources.routes
+        self.identity: DataLoader[DocumentRef, Answer[Identity | None]] = self._loader(
+            routes.identity
         )
-        self.health_records: DataLoader[DocumentRef, ProvincialFacts | None] = self._loader(
-            "health_records", sources.provincial.health_records
+        self.health_records: DataLoader[DocumentRef, Answer[ProvincialFacts | None]] = self._loader(
+            routes.health_records
         )
-        self.trips: DataLoader[DocumentRef, tuple[Trip, ...]] = self._loader(
-            "trips", sources.national.trips
+        self.trips: DataLoader[DocumentRef, Answer[tuple[Trip, ...]]] = self._loader(routes.trips)
+        self.flags: DataLoader[DocumentRef, Answer[tuple[Flag, ...]]] = self._loader(routes.flags)
+        self.driver_declarations: DataLoader[DocumentRef, Answer[tuple[DriverDeclaration, ...]]] = (
+            self._loader(routes.driver_declarations)
         )
-        self.flags: DataLoader[DocumentRef, tuple[Flag, ...]] = self._loader(
-            "flags", sources.national.flags
+        self.macao_code: DataLoader[DocumentRef, Answer[MacaoCode | None]] = self._loader(
+            routes.macao_code
         )
-        self.driver_declarations: DataLoader[DocumentRef, tuple[DriverDeclaration, ...]] = (
-            self._loader("driver_declarations", sources.hongkong.driver_declarations)
-        )
-        self.macao_code: DataLoader[DocumentRef, MacaoCode | None] = self._loader(
-            "macao_code", sources.macao.health_codes
-        )
-        self.hongkong_code: DataLoader[DocumentRef, HongKongCode | None] = self._loader(
-            "hongkong_code", sources.hongkong.health_codes
+        self.hongkong_code: DataLoader[DocumentRef, Answer[HongKongCode | None]] = self._loader(
+            routes.hongkong_code
         )
         self.judgements: DataLoader[str, tuple[Judgement, ...]] = DataLoader(self._judgements)
-        self._risk_areas: asyncio.Future[tuple[RiskArea, ...]] | None = None
+        self._risk_areas: asyncio.Future[Answer[tuple[RiskArea, ...]]] | None = None
 
     def subject_key(self, doc: DocumentRef) -> str:
         return self._subject_key(doc)
 
-    def _loader(self, route: str, fetch: Fetch[ValueT]) -> DataLoader[DocumentRef, ValueT]:
-        cache = self._sources.caches[route]
+    def source_health(self) -> list[SourceHealth]:
+        return [guard.status() for guard in self._sources.guards.values()]
 
-        async def load(docs: list[DocumentRef]) -> Sequence[ValueT | BaseException]:
+    def _loader(self, route: UpstreamRoute[ValueT]) -> DataLoader[DocumentRef, Answer[ValueT]]:
+        async def load(docs: list[DocumentRef]) -> Sequence[Answer[ValueT] | BaseException]:
             keys = [self._subject_key(doc) for doc in docs]
-            found, missing = cache.get_many(keys)
-            if missing:
-                wanted = {key: doc for key, doc in zip(keys, docs, strict=True) if key in missing}
-                try:
-                    answers = await fetch(list(wanted.values()))
-                except SourceError as exc:
-                    return [found.get(key, exc) for key in keys]
-                for key, doc in wanted.items():
-                    found[key] = answers[doc]
-                    cache.put(key, answers[doc])
-            return [found[key] for key in keys]
+            answers = await route.get_many(dict(zip(keys, docs, strict=True)), self.deadline)
+            return [answers[key] for key in keys]
 
         return DataLoader(load)
 
@@ -98,14 +114,14 @@ class Loaders:
         rows = await self._store.for_subjects(keys)
         return [tuple(translation.judgement(row) for row in rows[key]) for key in keys]
 
-    async def risk_areas(self) -> tuple[RiskArea, ...]:
+    async def risk_areas(self) -> Answer[tuple[RiskArea, ...]]:
         """The national risk-area list, synced at most once per request."""
         if self._risk_areas is None:
-            self._risk_areas = asyncio.ensure_future(self._sources.risk_areas.areas())
+            self._risk_areas = asyncio.ensure_future(self._sources.risk_areas.areas(self.deadline))
         return await self._risk_areas
 
-    async def subject_facts(self, doc: DocumentRef) -> tuple[SubjectFacts, tuple[RiskArea, ...]]:
-        """What the colour rules read about one person, each missing source marked unavailable."""
+    async def subject_facts(self, doc: DocumentRef) -> Gathered:
+        """What the colour rules read about one person, with each source's provenance."""
         records, trips, flags, declarations, areas, judgements = await asyncio.gather(
             self.health_records.load(doc),
             self.trips.load(doc),
@@ -117,15 +133,18 @@ class Loaders:
         )
         if isinstance(judgements, BaseException):
             raise judgements  # the hub's own store failing is not a source outage
-        unavailable: set[str] = set()
+        ages: dict[Source, list[float]] = {source: [] for source in RULE_SOURCES}
+        missing: set[Source] = set()
 
-        def known(value: ValueT | BaseException, source: Source, empty: ValueT) -> ValueT:
-            if isinstance(value, SourceError):
-                unavailable.add(source.value)
+        def known(answer: Answer[Any] | BaseException, source: Source, empty: Any) -> Any:
+            if isinstance(answer, SourceError):
+                missing.add(source)
                 return empty
-            if isinstance(value, BaseException):
-                raise value
-            return value
+            if isinstance(answer, BaseException):
+                raise answer
+            if answer.stale_age is not None:
+                ages[source].append(answer.stale_age)
+            return answer.value
 
         facts = translation.subject_facts(
             known(records, Source.PROVINCIAL, None),
@@ -134,6 +153,14 @@ class Loaders:
             known(declarations, Source.HONGKONG, ()),
         )
         known_areas = known(areas, Source.NATIONAL, ())
-        return replace(
-            facts, judgements=judgements, unavailable=frozenset(unavailable)
-        ), known_areas
+        provenance = tuple(
+            Provenance(source, Freshness.UNAVAILABLE)
+            if source in missing
+            else Provenance(source, Freshness.STALE, max(ages[source]))
+            if ages[source]
+            else Provenance(source, Freshness.FRESH)
+            for source in sorted(RULE_SOURCES)
+        )
+        unavailable = frozenset(source.value for source in missing)
+        facts = replace(facts, judgements=judgements, unavailable=unavailable)
+        return Gathered(facts, known_areas, provenance)

@@ -13,14 +13,36 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class ResilienceSettings(BaseModel):
+    """How the hub protects itself and a source from each other (see connectors.resilience)."""
+
+    breaker_window: int = Field(20, ge=1, description="most recent calls the breaker weighs")
+    breaker_min_calls: int = Field(10, ge=1)
+    breaker_failure_rate: float = Field(0.5, gt=0, le=1)
+    slow_call_s: float = Field(1.0, gt=0, description="a call slower than this is a failure")
+    open_for_s: float = Field(5.0, gt=0, description="how long an open breaker fails fast")
+    max_concurrent: int = Field(32, ge=1, description="bulkhead: calls in flight")
+    max_queue: int = Field(64, ge=0, description="bulkhead: calls waiting for a slot")
+    max_attempts: int = Field(3, ge=1)
+    backoff_base_s: float = Field(0.05, gt=0)
+    backoff_cap_s: float = Field(1.0, gt=0)
+    retry_ratio: float = Field(0.2, ge=0, description="retries allowed per original call")
+    retry_min_per_s: float = Field(2.0, ge=0)
+
+
 class SourceSettings(BaseModel):
-    """Where a source system is and how long to wait for it."""
+    """Where a source system is, how long to wait for it, and how long its answers are kept."""
 
     url: str
     connect_timeout: float = Field(1.0, gt=0)
     total_timeout: float = Field(2.0, gt=0)
     max_connections: int = Field(64, ge=1)
-    cache_ttl: float = Field(30.0, ge=0, description="seconds an answer is reused")
+    cache_ttl: float = Field(30.0, ge=0, description="seconds an answer is fresh")
+    stale_ttl: float = Field(
+        600.0, ge=0, description="seconds an answer may still be served when the source fails"
+    )
+    batch_window_ms: float = Field(2.0, ge=0, description="wait this long to batch requests")
+    resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
 
 
 class ProvincialSettings(SourceSettings):
@@ -107,5 +129,9 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     surface: SurfaceSettings = Field(default_factory=SurfaceSettings)
     graphiql: bool = False
+    # every GraphQL request answers within this (upstream calls get what is left of it)
+    request_deadline_s: float = Field(2.5, gt=0)
+    # on SIGTERM: not ready at once, keep serving this long, then finish in-flight and stop
+    drain_s: float = Field(2.0, ge=0)
     host: str = "127.0.0.1"
     port: int = 8000

@@ -1,5 +1,6 @@
 """The source systems as the hub holds them for its lifetime: one client (one pooled session)
-per source, the answer caches, and the mirror of the national risk-area list.
+per source, a guard per source (breaker, bulkhead, retries), the shared upstream routes with
+their answer caches, and the mirror of the national risk-area list.
 
 Built once in the app's lifespan from Settings; per-request loaders borrow it.
 """
@@ -7,10 +8,22 @@ Built once in the app's lifespan from Settings; per-request loaders borrow it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from connectors.resilience import (
+    BreakerConfig,
+    BreakerState,
+    Bulkhead,
+    CircuitBreaker,
+    Deadline,
+    Guard,
+    RetryBudget,
+    RetryPolicy,
+)
 
 from connectors.errors import SourceError
 from connectors.hongkong import HongKongClient, HongKongConfig
@@ -18,35 +31,59 @@ from connectors.macao import MacaoClient, MacaoConfig
 from connectors.national import NationalClient, NationalConfig
 from connectors.provincial import ProvincialClient, ProvincialConfig
 from hub import translation
-from hub.cache import AnswerCache
 from hub.domain.facts import RiskArea
 from hub.settings import Settings, SourceSettings
+from hub.upstream import Answer, AnswerCache, UpstreamRoute
 
-# The routes whose answers are cached per subject; each loader uses the one of its name.
-ROUTES = (
-    "identity",
-    "health_records",
-    "trips",
-    "flags",
-    "driver_declarations",
-    "macao_code",
-    "hongkong_code",
-)
+log = logging.getLogger("hub.sources")
+
+
+def _log_change(source: str, old: BreakerState, new: BreakerState) -> None:
+    # once per change, never per request
+    log.warning("circuit breaker for %s: %s -> %s", source, old, new)
+
+
+def guard_for(source: str, settings: SourceSettings) -> Guard:
+    r = settings.resilience
+    return Guard(
+        source,
+        CircuitBreaker(
+            source,
+            BreakerConfig(
+                window=r.breaker_window,
+                min_calls=r.breaker_min_calls,
+                failure_rate=r.breaker_failure_rate,
+                slow_call_s=r.slow_call_s,
+                open_for_s=r.open_for_s,
+            ),
+            on_change=_log_change,
+        ),
+        Bulkhead(source, r.max_concurrent, r.max_queue),
+        RetryBudget(ratio=r.retry_ratio, min_per_s=r.retry_min_per_s),
+        RetryPolicy(max_attempts=r.max_attempts, base_s=r.backoff_base_s, cap_s=r.backoff_cap_s),
+    )
 
 
 class RiskAreaMirror:
     """The national risk-area list, kept in step by ETag and `sinceVersion` rather than refetched.
 
     At most one sync runs at a time; callers within `interval` of the last sync reuse the list.
-    When a sync fails, the list already held is served (it only grows by new entries); with no
-    list yet, the failure is raised.
+    When a sync fails, the list already held is served as stale (it only grows by new
+    entries) until `stale_s`; with no list, or an older one, the failure is raised.
     """
 
     def __init__(
-        self, client: NationalClient, interval: float, timer: Callable[[], float] = time.monotonic
+        self,
+        client: NationalClient,
+        guard: Guard,
+        interval: float,
+        stale_s: float,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
+        self._guard = guard
         self._interval = interval
+        self._stale_s = stale_s
         self._timer = timer
         self._lock = asyncio.Lock()
         self._areas: tuple[RiskArea, ...] = ()
@@ -55,21 +92,28 @@ class RiskAreaMirror:
         self._synced_at: float | None = None
         self.syncs = 0
 
-    def _fresh(self) -> bool:
-        return self._synced_at is not None and self._timer() - self._synced_at < self._interval
+    def _age(self) -> float | None:
+        return None if self._synced_at is None else self._timer() - self._synced_at
 
-    async def areas(self) -> tuple[RiskArea, ...]:
-        if self._fresh():
-            return self._areas
+    async def areas(self, deadline: Deadline) -> Answer[tuple[RiskArea, ...]]:
+        age = self._age()
+        if age is not None and age < self._interval:
+            return Answer(self._areas)
         async with self._lock:
-            if self._fresh():
-                return self._areas
+            age = self._age()
+            if age is not None and age < self._interval:
+                return Answer(self._areas)
             try:
-                sync = await self._client.risk_areas(since_version=self._version, etag=self._etag)
+                sync = await self._guard.call(
+                    lambda timeout: self._client.risk_areas(
+                        since_version=self._version, etag=self._etag, timeout=timeout
+                    ),
+                    deadline,
+                )
             except SourceError:
-                if self._synced_at is None:
+                if age is None or age >= self._stale_s:
                     raise
-                return self._areas
+                return Answer(self._areas, stale_age=age)
             self.syncs += 1
             if not sync.not_modified:
                 added = tuple(translation.risk_area(area) for _, area in sync.changes)
@@ -77,7 +121,7 @@ class RiskAreaMirror:
                 self._version = sync.version
                 self._etag = sync.etag
             self._synced_at = self._timer()
-        return self._areas
+        return Answer(self._areas)
 
 
 def _connection(settings: SourceSettings) -> dict[str, Any]:
@@ -90,62 +134,97 @@ def _connection(settings: SourceSettings) -> dict[str, Any]:
 
 
 @dataclass
+class Routes:
+    identity: UpstreamRoute[Any]
+    health_records: UpstreamRoute[Any]
+    trips: UpstreamRoute[Any]
+    flags: UpstreamRoute[Any]
+    driver_declarations: UpstreamRoute[Any]
+    macao_code: UpstreamRoute[Any]
+    hongkong_code: UpstreamRoute[Any]
+
+    def all(self) -> list[UpstreamRoute[Any]]:
+        return [
+            self.identity, self.health_records, self.trips, self.flags,
+            self.driver_declarations, self.macao_code, self.hongkong_code,
+        ]  # fmt: skip
+
+
+def _route(
+    name: str, fetch: Callable[..., Any], guard: Guard, settings: SourceSettings, max_batch: int
+) -> UpstreamRoute[Any]:
+    async def call(docs: list[Any], timeout: float) -> Any:
+        return await fetch(docs, timeout=timeout)
+
+    return UpstreamRoute(
+        name,
+        call,
+        guard,
+        AnswerCache(settings.cache_ttl, settings.stale_ttl),
+        window_s=settings.batch_window_ms / 1000,
+        max_batch=max_batch,
+    )
+
+
+@dataclass
 class Sources:
     provincial: ProvincialClient
     national: NationalClient
     macao: MacaoClient
     hongkong: HongKongClient
+    guards: dict[str, Guard]
+    routes: Routes
     risk_areas: RiskAreaMirror
-    caches: dict[str, AnswerCache[Any]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sources:
+        p, n, m, h = settings.provincial, settings.national, settings.macao, settings.hongkong
         provincial = ProvincialClient(
-            ProvincialConfig(
-                **_connection(settings.provincial),
-                app_id=settings.provincial.app_id,
-                app_secret=settings.provincial.app_secret.get_secret_value(),
-            )
-        )
+            ProvincialConfig(**_connection(p), app_id=p.app_id,
+                             app_secret=p.app_secret.get_secret_value())
+        )  # fmt: skip
         national = NationalClient(
-            NationalConfig(
-                **_connection(settings.national),
-                client_id=settings.national.client_id,
-                client_secret=settings.national.client_secret.get_secret_value(),
-            )
-        )
+            NationalConfig(**_connection(n), client_id=n.client_id,
+                           client_secret=n.client_secret.get_secret_value())
+        )  # fmt: skip
         macao = MacaoClient(
-            MacaoConfig(
-                **_connection(settings.macao),
-                api_key=settings.macao.api_key.get_secret_value(),
-                max_concurrency=settings.macao.max_concurrency,
-            )
-        )
+            MacaoConfig(**_connection(m), api_key=m.api_key.get_secret_value(),
+                        max_concurrency=m.max_concurrency)
+        )  # fmt: skip
         hongkong = HongKongClient(
-            HongKongConfig(
-                **_connection(settings.hongkong),
-                api_key=settings.hongkong.api_key.get_secret_value(),
-                max_concurrency=settings.hongkong.max_concurrency,
-            )
-        )
-        ttl = {
-            "identity": settings.provincial.cache_ttl,
-            "health_records": settings.provincial.cache_ttl,
-            "trips": settings.national.cache_ttl,
-            "flags": settings.national.cache_ttl,
-            "driver_declarations": settings.hongkong.cache_ttl,
-            "macao_code": settings.macao.cache_ttl,
-            "hongkong_code": settings.hongkong.cache_ttl,
+            HongKongConfig(**_connection(h), api_key=h.api_key.get_secret_value(),
+                           max_concurrency=h.max_concurrency)
+        )  # fmt: skip
+        guards = {
+            "provincial": guard_for("provincial", p),
+            "national": guard_for("national", n),
+            "macao": guard_for("macao", m),
+            "hongkong": guard_for("hongkong", h),
         }
-        return cls(
-            provincial=provincial,
-            national=national,
-            macao=macao,
-            hongkong=hongkong,
-            risk_areas=RiskAreaMirror(national, settings.national.risk_area_sync_interval),
-            caches={route: AnswerCache(ttl[route]) for route in ROUTES},
+        routes = Routes(
+            identity=_route("identity", provincial.identities, guards["provincial"], p, 100),
+            health_records=_route(
+                "health_records", provincial.health_records, guards["provincial"], p, 100
+            ),
+            trips=_route("trips", national.trips, guards["national"], n, 50),
+            flags=_route("flags", national.flags, guards["national"], n, 50),
+            driver_declarations=_route(
+                "driver_declarations", hongkong.driver_declarations, guards["hongkong"], h, 50
+            ),
+            macao_code=_route("macao_code", macao.health_codes, guards["macao"], m, 50),
+            hongkong_code=_route("hongkong_code", hongkong.health_codes, guards["hongkong"], h, 50),
         )
+        mirror = RiskAreaMirror(
+            national, guards["national"], n.risk_area_sync_interval, n.stale_ttl
+        )
+        return cls(provincial, national, macao, hongkong, guards, routes, mirror)
+
+    def clear_caches(self) -> None:
+        for route in self.routes.all():
+            route.cache.clear()
 
     async def close(self) -> None:
+        for route in self.routes.all():
+            await route.close()
         for client in (self.provincial, self.national, self.macao, self.hongkong):
             await client.close()

@@ -13,12 +13,12 @@ from connectors.errors import SourceError
 from connectors.records import DocumentRef, ProvincialFacts
 from hub.domain.documents import Document, mask_document, mask_name, mask_phone
 from hub.domain.facts import RiskArea as DomainRiskArea
-from hub.domain.facts import SubjectFacts
 from hub.domain.policy import NoPolicyInForce
 from hub.domain.recognition import recognise
 from hub.domain.rules import evaluate, level_at
 from hub.domain.vocabulary import Colour
 from hub.domain.vocabulary import Region as DomainRegion
+from hub.loaders import Gathered
 from hub.permissions import PAST_INSTANT_ROLES
 from hub.schema import errors
 from hub.schema.context import Context
@@ -39,6 +39,7 @@ from hub.schema.records import (
     cst,
 )
 from hub.schema.verdicts import HealthCode, Recognition
+from hub.upstream import Answer
 
 Info = strawberry.Info[Context, None]
 
@@ -46,17 +47,17 @@ KeyT = TypeVar("KeyT")
 ValueT = TypeVar("ValueT")
 
 
-async def load(loader: DataLoader[KeyT, ValueT], key: KeyT) -> ValueT:
+async def load(loader: DataLoader[KeyT, Answer[ValueT]], key: KeyT) -> ValueT:
     """Load one key; a source failure becomes this field's error, naming the source."""
     try:
-        return await loader.load(key)
+        return (await loader.load(key)).value
     except SourceError as exc:
         raise errors.source_unavailable(exc) from exc
 
 
 async def risk_areas(info: Info) -> tuple[DomainRiskArea, ...]:
     try:
-        return await info.context.loaders.risk_areas()
+        return (await info.context.loaders.risk_areas()).value
     except SourceError as exc:
         raise errors.source_unavailable(exc) from exc
 
@@ -78,9 +79,7 @@ class Citizen:
 
     _doc: strawberry.Private[Document]
     _own: strawberry.Private[bool]
-    _facts: strawberry.Private[
-        asyncio.Future[tuple[SubjectFacts, tuple[DomainRiskArea, ...]]] | None
-    ]
+    _facts: strawberry.Private[asyncio.Future[Gathered] | None]
 
     @classmethod
     def of(cls, doc: Document, *, own: bool = False) -> Citizen:
@@ -96,7 +95,7 @@ class Citizen:
     def ref(self) -> DocumentRef:
         return DocumentRef(self._doc.type.value, self._doc.number)
 
-    async def facts(self, info: Info) -> tuple[SubjectFacts, tuple[DomainRiskArea, ...]]:
+    async def facts(self, info: Info) -> Gathered:
         """What the rules read, gathered once per person per request however many fields ask."""
         if self._facts is None:
             self._facts = asyncio.ensure_future(info.context.loaders.subject_facts(self.ref))
@@ -123,8 +122,9 @@ class Citizen:
             policy = info.context.policies.in_force(when)
         except NoPolicyInForce as exc:
             raise errors.no_policy_in_force() from exc
-        facts, areas = await self.facts(info)
-        return HealthCode.of(evaluate(facts, areas, when, policy))
+        gathered = await self.facts(info)
+        verdict = evaluate(gathered.facts, gathered.risk_areas, when, policy)
+        return HealthCode.of(verdict, gathered.provenance)
 
     @strawberry.field(description="Whether a partner region may recognise the code at `at`")
     async def recognition(
@@ -138,9 +138,10 @@ class Citizen:
             policy = info.context.policies.in_force(when)
         except NoPolicyInForce as exc:
             raise errors.no_policy_in_force() from exc
-        facts, areas = await self.facts(info)
-        verdict = evaluate(facts, areas, when, policy)
-        return Recognition.of(recognise(verdict, facts, when, policy, DomainRegion(region)))
+        gathered = await self.facts(info)
+        verdict = evaluate(gathered.facts, gathered.risk_areas, when, policy)
+        recognition = recognise(verdict, gathered.facts, when, policy, DomainRegion(region))
+        return Recognition.of(recognition)
 
     async def _records(self, info: Info) -> ProvincialFacts | None:
         return await load(info.context.loaders.health_records, self.ref)

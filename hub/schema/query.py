@@ -23,7 +23,7 @@ from hub.schema import errors
 from hub.schema.citizen import Citizen, Info, instant, load, risk_areas
 from hub.schema.records import Colour, DocumentInput, Region, RiskArea, RiskLevel
 from hub.schema.selection import selected_names, selected_paths
-from hub.schema.verdicts import Recognition
+from hub.schema.verdicts import Recognition, SourceHealth
 
 
 def parse_input(info: Info, given: DocumentInput) -> Document:
@@ -51,7 +51,7 @@ async def registered(info: Info, citizen: Citizen) -> Citizen | None:
         found = await loader.load(citizen.ref)
     except SourceError:
         return citizen
-    return None if found is None else citizen
+    return None if found.value is None else citizen
 
 
 def record(info: Info, ref: DocumentRef, selections: list[Any]) -> None:
@@ -139,9 +139,11 @@ class Query:
         record(info, ref, info.selected_fields[0].selections)
         if await load(info.context.loaders.health_records, ref) is None:
             raise errors.subject_not_found()
-        facts, areas = await info.context.loaders.subject_facts(ref)
-        verdict = evaluate(facts, areas, when, policy)
-        return Recognition.of(recognise(verdict, facts, when, policy, DomainRegion(region)))
+        gathered = await info.context.loaders.subject_facts(ref)
+        verdict = evaluate(gathered.facts, gathered.risk_areas, when, policy)
+        return Recognition.of(
+            recognise(verdict, gathered.facts, when, policy, DomainRegion(region))
+        )
 
     @strawberry.field(
         description="Analysts: how many of these people have each colour at `at` (default now)"
@@ -166,5 +168,9 @@ class Query:
         gathered = await asyncio.gather(
             *(info.context.loaders.subject_facts(r) for r in dict.fromkeys(refs))
         )
-        counts = Counter(evaluate(facts, areas, when, policy).colour for facts, areas in gathered)
+        counts = Counter(evaluate(g.facts, g.risk_areas, when, policy).colour for g in gathered)
         return [ColourCount(colour=colour, count=counts.get(colour, 0)) for colour in DomainColour]
+
+    @strawberry.field(description="How each source system is doing: breaker, errors, latency")
+    def source_status(self, info: Info) -> list[SourceHealth]:
+        return [SourceHealth.of(status) for status in info.context.loaders.source_health()]

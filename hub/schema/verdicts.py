@@ -3,28 +3,50 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from typing import Any
 
 import strawberry
 
 from hub.domain.recognition import Recognition as DomainRecognition
 from hub.domain.verdict import Verdict
-from hub.domain.vocabulary import RULE_SOURCES
 from hub.domain.vocabulary import Colour as DomainColour
 from hub.domain.vocabulary import Region as DomainRegion
+from hub.loaders import Freshness, Provenance
 from hub.schema.records import Colour, Region, cst, cst_or_none
 
-
-@strawberry.enum(description="How a source stood when the verdict was computed")
-class SourceState(Enum):
-    FRESH = "FRESH"
-    UNAVAILABLE = "UNAVAILABLE"
+SourceState = strawberry.enum(
+    Freshness, name="SourceState", description="How a source stood when the verdict was computed"
+)
 
 
 @strawberry.type(description="A source system the verdict consulted, and how it answered")
 class SourceStatus:
     source: str
-    status: SourceState
+    status: SourceState  # type: ignore[valid-type]
+    age_seconds: float | None = strawberry.field(description="for a STALE answer: how old it was")
+
+
+@strawberry.type(description="The health of one source system, as the hub sees it")
+class SourceHealth:
+    source: str
+    breaker: str = strawberry.field(description="CLOSED, OPEN or HALF_OPEN")
+    error_rate: float = strawberry.field(description="failed share of recent calls")
+    latency_p50_ms: float | None
+    latency_p99_ms: float | None
+    recent_calls: int
+    in_flight: int
+
+    @classmethod
+    def of(cls, status: Any) -> SourceHealth:
+        return cls(
+            source=status.source,
+            breaker=str(status.breaker_state),
+            error_rate=status.error_rate,
+            latency_p50_ms=status.latency_p50_ms,
+            latency_p99_ms=status.latency_p99_ms,
+            recent_calls=status.calls,
+            in_flight=status.in_flight,
+        )
 
 
 # What each rule means, in words a citizen understands (shown as `Reason.description`).
@@ -73,8 +95,7 @@ class HealthCode:
     sources: list[SourceStatus]
 
     @classmethod
-    def of(cls, verdict: Verdict) -> HealthCode:
-        missing = {s.value for s in verdict.missing_sources}
+    def of(cls, verdict: Verdict, provenance: tuple[Provenance, ...]) -> HealthCode:
         return cls(
             colour=verdict.colour,
             reasons=[
@@ -95,12 +116,11 @@ class HealthCode:
             at=cst(verdict.at),
             sources=[
                 SourceStatus(
-                    source=source.value,
-                    status=SourceState.UNAVAILABLE
-                    if source.value in missing
-                    else SourceState.FRESH,
+                    source=p.source.value,
+                    status=p.status,
+                    age_seconds=None if p.age_s is None else round(p.age_s, 3),
                 )
-                for source in sorted(RULE_SOURCES)
+                for p in provenance
             ],
         )
 

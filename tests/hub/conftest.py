@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from connectors.sandbox import Sandbox, start_sandbox
 from connectors.world import World
 from hub.app import create_app
-from hub.conformance import PACKAGED
+from hub.conformance import PACKAGED, SCENARIO_RESILIENCE
 from hub.dev_identity import DevIdentity
 from hub.settings import Settings
 from hub.threaded import BackgroundServer
@@ -64,8 +64,7 @@ class Hub:
         return result
 
     def forget_answers(self) -> None:
-        for cache in self.app.state.sources.caches.values():
-            cache.clear()
+        self.app.state.sources.clear_caches()
 
     def person_requests(self) -> int:
         return self.sandbox.person_requests()
@@ -91,10 +90,12 @@ def hub_settings(
     values: dict[str, Any] = {
         "auth": identity.auth_settings(),
         "database_url": f"sqlite+aiosqlite:///{database}",
-        "provincial": {"url": sandbox.provincial.url, "total_timeout": 1.0},
-        "national": {"url": sandbox.national.url, "total_timeout": 1.0},
-        "macao": {"url": sandbox.macao.url, "total_timeout": 1.0},
-        "hongkong": {"url": sandbox.hongkong.url, "total_timeout": 1.0},
+        # breakers that do not open: one test's faults must not leak into the next through an
+        # open breaker (the resilience tests use hubs of their own)
+        **{
+            name: {"url": server.url, "total_timeout": 1.0, "resilience": SCENARIO_RESILIENCE}
+            for name, server in sandbox.servers.items()
+        },
     }
     values.update(overrides)
     return Settings(**values)

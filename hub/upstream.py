@@ -1,0 +1,214 @@
+"""One route of a source system as every request of this process shares it.
+
+    request A ─┐                    ┌─ fresh in the cache ──────────► answer
+    request B ─┼─► UpstreamRoute ───┼─ already being fetched ───────► join that call (single flight)
+    request C ─┘                    └─ otherwise: wait a few ms for others, then one batch call
+                                       through the source's guard (breaker, bulkhead, retries)
+                                       └─ the call fails: an answer still within the staleness
+                                          bound is served, marked stale with its age
+
+Keys are subjects' keyed hashes: an answer is only ever found again under the document it
+was fetched for. Failures are never cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from cachetools import TTLCache
+from connectors.resilience import Deadline, Guard
+
+from connectors.errors import SourceError, SourceUnavailable
+from connectors.records import DocumentRef
+
+ValueT = TypeVar("ValueT")
+Fetch = Callable[[list[DocumentRef], float], Awaitable[Mapping[DocumentRef, ValueT]]]
+
+
+@dataclass(frozen=True)
+class Answer(Generic[ValueT]):
+    """A source's answer about one subject; `stale_age` (seconds) when served past freshness."""
+
+    value: ValueT
+    stale_age: float | None = None
+
+
+@dataclass
+class _Pending:
+    docs: dict[str, DocumentRef]
+    futures: dict[str, asyncio.Future[Any]]
+    deadline: Deadline
+
+
+class AnswerCache(Generic[ValueT]):
+    """Answers per subject key: fresh for `fresh_s`, kept (as stale) until `stale_s`."""
+
+    def __init__(
+        self,
+        fresh_s: float,
+        stale_s: float,
+        maxsize: int = 200_000,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.fresh_s = fresh_s
+        self.stale_s = max(stale_s, fresh_s)
+        self._timer = timer
+        self._entries: TTLCache[str, tuple[ValueT, float]] | None = (
+            TTLCache(maxsize=maxsize, ttl=self.stale_s, timer=timer) if self.stale_s > 0 else None
+        )
+
+    def fresh(self, key: str) -> ValueT | None:
+        entry = self._get(key)
+        if entry is None or self._timer() - entry[1] >= self.fresh_s:
+            return None
+        return entry[0]
+
+    def stale(self, key: str) -> Answer[ValueT] | None:
+        """The answer kept for `key` past freshness but within the staleness bound, if any."""
+        entry = self._get(key)
+        if entry is None:
+            return None
+        return Answer(entry[0], stale_age=self._timer() - entry[1])
+
+    def put(self, key: str, value: ValueT) -> None:
+        if self._entries is not None:
+            self._entries[key] = (value, self._timer())
+
+    def clear(self) -> None:
+        if self._entries is not None:
+            self._entries.clear()
+
+    def _get(self, key: str) -> tuple[ValueT, float] | None:
+        return None if self._entries is None else self._entries.get(key)
+
+
+class UpstreamRoute(Generic[ValueT]):
+    """Batched, single-flight, cached, guarded access to one route of one source."""
+
+    def __init__(
+        self,
+        name: str,
+        fetch: Fetch[ValueT],
+        guard: Guard,
+        cache: AnswerCache[ValueT],
+        *,
+        window_s: float = 0.002,
+        max_batch: int = 50,
+    ) -> None:
+        self.name = name
+        self._fetch = fetch
+        self._guard = guard
+        self.cache = cache
+        self._window_s = window_s
+        self._max_batch = max_batch
+        self._in_flight: dict[str, asyncio.Future[Any]] = {}
+        self._pending: _Pending | None = None
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.calls = 0  # upstream batch calls made (for tests and the status page)
+
+    async def get_many(
+        self, docs: Mapping[str, DocumentRef], deadline: Deadline
+    ) -> dict[str, Answer[ValueT] | SourceError]:
+        """Answers for each subject key; a key whose source failed maps to the error."""
+        results: dict[str, Answer[ValueT] | SourceError] = {}
+        waiting: dict[str, asyncio.Future[Any]] = {}
+        for key, doc in docs.items():
+            value = self.cache.fresh(key)
+            if value is not None:
+                results[key] = Answer(value)
+            else:
+                waiting[key] = self._in_flight.get(key) or self._enqueue(key, doc, deadline)
+        if waiting:
+            await self._wait(waiting, deadline, results)
+        return results
+
+    async def _wait(
+        self,
+        waiting: dict[str, asyncio.Future[Any]],
+        deadline: Deadline,
+        results: dict[str, Answer[ValueT] | SourceError],
+    ) -> None:
+        # shield: one request giving up (deadline, client gone) never cancels a shared call
+        shielded = {key: asyncio.shield(future) for key, future in waiting.items()}
+        done, _ = await asyncio.wait(shielded.values(), timeout=deadline.remaining())
+        for key, future in shielded.items():
+            error: SourceError
+            if future in done and future.exception() is None:
+                results[key] = Answer(future.result())
+                continue
+            if future in done:
+                exc = future.exception()
+                error = (
+                    exc
+                    if isinstance(exc, SourceError)
+                    else SourceUnavailable(
+                        self._guard.source, f"failed ({type(exc).__name__})", route=self.name
+                    )
+                )
+            else:
+                future.cancel()  # only the shield; the shared call goes on for others
+                error = SourceUnavailable(self._guard.source, "deadline exceeded", route=self.name)
+            stale = self.cache.stale(key)
+            results[key] = stale if stale is not None else error
+
+    def _enqueue(self, key: str, doc: DocumentRef, deadline: Deadline) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = _Pending({}, {}, deadline)
+            self._flush_handle = loop.call_later(self._window_s, self._flush)
+        elif deadline.remaining() > pending.deadline.remaining():
+            pending.deadline = deadline  # the call serves its most patient waiter
+        future: asyncio.Future[Any] = loop.create_future()
+        pending.docs[key] = doc
+        pending.futures[key] = future
+        self._in_flight[key] = future
+        if len(pending.docs) >= self._max_batch:
+            self._flush()
+        return future
+
+    def _flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._call(pending))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _call(self, pending: _Pending) -> None:
+        docs = list(pending.docs.values())
+        self.calls += 1
+        try:
+            answers = await self._guard.call(
+                lambda timeout: self._fetch(docs, timeout), pending.deadline
+            )
+        except BaseException as exc:  # noqa: BLE001 - every waiter gets the failure
+            for key, future in pending.futures.items():
+                self._in_flight.pop(key, None)
+                if not future.done():
+                    future.set_exception(exc)
+                    future.exception()  # marked retrieved: waiters may all have gone
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for key, future in pending.futures.items():
+            self._in_flight.pop(key, None)
+            value = answers[pending.docs[key]]
+            self.cache.put(key, value)
+            if not future.done():
+                future.set_result(value)
+
+    async def close(self) -> None:
+        """Wait for calls still running (bounded by their deadlines)."""
+        if self._flush_handle is not None:
+            self._flush()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
