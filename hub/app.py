@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from connectors.resilience import Deadline
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -19,6 +18,7 @@ from starlette.routing import Route
 from strawberry.http.ides import get_graphql_ide_html
 
 from connectors.records import DocumentRef
+from connectors.resilience import Deadline
 from hub.audit import AuditLog
 from hub.auth import ApiKeyRecord, Authenticator, Caller, Role, TokenRules
 from hub.domain.documents import Document, DocumentType, subject_key

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from connectors.resilience import Deadline, SourceHealth
 from strawberry.dataloader import DataLoader
 
 from connectors.errors import SourceError
@@ -29,6 +28,7 @@ from connectors.records import (
     ProvincialFacts,
     Trip,
 )
+from connectors.resilience import Deadline, SourceHealth
 from hub import translation
 from hub.domain.facts import Judgement, RiskArea, SubjectFacts
 from hub.domain.vocabulary import RULE_SOURCES, Source

@@ -14,6 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.errors import SourceError
+from connectors.hongkong import HongKongClient, HongKongConfig
+from connectors.macao import MacaoClient, MacaoConfig
+from connectors.national import NationalClient, NationalConfig
+from connectors.provincial import ProvincialClient, ProvincialConfig
 from connectors.resilience import (
     BreakerConfig,
     BreakerState,
@@ -24,12 +29,6 @@ from connectors.resilience import (
     RetryBudget,
     RetryPolicy,
 )
-
-from connectors.errors import SourceError
-from connectors.hongkong import HongKongClient, HongKongConfig
-from connectors.macao import MacaoClient, MacaoConfig
-from connectors.national import NationalClient, NationalConfig
-from connectors.provincial import ProvincialClient, ProvincialConfig
 from hub import translation
 from hub.domain.facts import RiskArea
 from hub.settings import Settings, SourceSettings

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from cachetools import TTLCache
-from connectors.resilience import Deadline, Guard
 
 from connectors.errors import SourceError, SourceUnavailable
 from connectors.records import DocumentRef
+from connectors.resilience import Deadline, Guard
 
 ValueT = TypeVar("ValueT")
 Fetch = Callable[[list[DocumentRef], float], Awaitable[Mapping[DocumentRef, ValueT]]]
@@ -123,6 +123,7 @@ class UpstreamRoute(Generic[ValueT]):
                 results[key] = Answer(value)
             else:
                 waiting[key] = self._in_flight.get(key) or self._enqueue(key, doc, deadline)
+                self._extend(key, deadline)
         if waiting:
             await self._wait(waiting, deadline, results)
         return results
@@ -156,14 +157,19 @@ class UpstreamRoute(Generic[ValueT]):
             stale = self.cache.stale(key)
             results[key] = stale if stale is not None else error
 
+    def _extend(self, key: str, deadline: Deadline) -> None:
+        """A batch not yet sent serves its most patient waiter: its deadline is the latest."""
+        pending = self._pending
+        if pending is not None and key in pending.futures:
+            if deadline.remaining() > pending.deadline.remaining():
+                pending.deadline = deadline
+
     def _enqueue(self, key: str, doc: DocumentRef, deadline: Deadline) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         pending = self._pending
         if pending is None:
             pending = self._pending = _Pending({}, {}, deadline)
             self._flush_handle = loop.call_later(self._window_s, self._flush)
-        elif deadline.remaining() > pending.deadline.remaining():
-            pending.deadline = deadline  # the call serves its most patient waiter
         future: asyncio.Future[Any] = loop.create_future()
         pending.docs[key] = doc
         pending.futures[key] = future
