@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test browser-deps lint clean
+.PHONY: demo test test-postgresql browser-deps lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/hub demo
 
+# The whole suite on SQLite, then the hub's tests again on PostgreSQL (127.0.0.1:5432, trust
+# auth, database `test`; each hub under test gets a fresh database). HUB_SKIP_POSTGRES=1 skips
+# the second pass on a machine without PostgreSQL.
 test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-postgresql
+
+test-postgresql: $(STAMP)
+ifeq ($(HUB_SKIP_POSTGRES),1)
+	@echo "HUB_SKIP_POSTGRES=1: the PostgreSQL pass is skipped"
+else
+	HUB_TEST_DATABASE=postgresql $(BIN)/python -m pytest tests/hub --ignore=tests/hub/domain
+endif
 
 # The browser test (tests/browser) needs Debian's Chromium, a CJK font for the masked names and
 # tests/browser/node_modules. Installed only when missing or stale. If an install fails, make goes

@@ -34,6 +34,7 @@ from hub.schema.limits import Limits
 from hub.settings import Settings
 from hub.sources import Sources
 from hub.store import JudgementStore
+from hub.store.database import migrate, open_engine
 
 log = logging.getLogger("hub.app")
 
@@ -90,15 +91,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = open_engine(settings.database_url)
+        await migrate(engine)
+        app.state.engine = engine
         app.state.sources = Sources.from_settings(settings)
-        app.state.store = await JudgementStore.open(settings.database_url)
-        app.state.audit = await AuditLog.open(settings.database_url)
+        app.state.store = JudgementStore(engine)
+        app.state.audit = await AuditLog.open(engine)
         try:
             yield
         finally:
             await app.state.sources.close()
-            await app.state.store.close()
             await app.state.audit.close()
+            await engine.dispose()
 
     async def healthz(request: Request) -> Response:
         """The process is alive; checks nothing else."""

@@ -35,10 +35,10 @@ from hub.store.audit import (
     chain_hash,
     create_tables,
     has_tables,
-    open_engine,
     read_head,
     stream_records,
 )
+from hub.store.database import open_engine
 
 Outcome = Literal["served", "denied", "failed"]
 _OUTCOMES = frozenset(get_args(Outcome))

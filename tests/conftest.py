@@ -58,7 +58,16 @@ def personal_data() -> set[str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def no_personal_data_in_logs() -> Iterator[None]:
+def test_databases() -> Iterator[None]:
+    """Requested first, so torn down last: after every hub using a database has stopped."""
+    from tests.databases import drop_created
+
+    yield
+    drop_created()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_personal_data_in_logs(test_databases: None) -> Iterator[None]:
     capture = _Capture()
     root = logging.getLogger()
     previous = root.level

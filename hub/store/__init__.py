@@ -2,5 +2,22 @@
 
 from hub.store.audit import AuditHead, AuditRow
 from hub.store.judgements import JudgementRow, JudgementStore
+from hub.store.writes import (
+    DriverDeclarationRow,
+    IdempotencyRow,
+    OutboxRow,
+    TransferTicketRow,
+    VenueScanRow,
+)
 
-__all__ = ["AuditHead", "AuditRow", "JudgementRow", "JudgementStore"]
+__all__ = [
+    "AuditHead",
+    "AuditRow",
+    "DriverDeclarationRow",
+    "IdempotencyRow",
+    "JudgementRow",
+    "JudgementStore",
+    "OutboxRow",
+    "TransferTicketRow",
+    "VenueScanRow",
+]

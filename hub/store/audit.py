@@ -19,14 +19,13 @@ from sqlalchemy import (
     Column,
     DateTime,
     Table,
-    event,
     func,
     insert,
     inspect,
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import Field, SQLModel
 
 GENESIS = "0" * 64  # the prev_hash of record 1
@@ -113,23 +112,6 @@ def chain_hash(prev_hash: str, seq: int, content: RecordContent) -> str:
         separators=(",", ":"),
     )
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
-
-
-def open_engine(url: str) -> AsyncEngine:
-    """An engine for a URL; on SQLite with WAL and a busy timeout, as the judgement store."""
-    # hide_parameters: a failed statement's error must not carry record content into logs.
-    engine = create_async_engine(url, hide_parameters=True)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def _sqlite_pragmas(connection: Any, _record: object) -> None:
-    """WAL lets verify read while the hub appends; the busy timeout makes writers queue."""
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
 
 
 async def _begin_write(connection: AsyncConnection) -> None:

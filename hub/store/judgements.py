@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy import Column, DateTime
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.store.database import migrate, open_engine
 
 
 class JudgementRow(SQLModel, table=True):
@@ -18,11 +20,11 @@ class JudgementRow(SQLModel, table=True):
     subject_key: str = Field(index=True)
     action: str  # ASSIGN | DISMISS
     colour: str | None = None
-    until: datetime | None = None
+    until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     target_rule: str | None = None
     target_fact: str | None = None
     reason: str
-    assigned_at: datetime
+    assigned_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     by: str
 
 
@@ -40,21 +42,21 @@ def _utc(value: datetime | None) -> datetime | None:
 class JudgementStore:
     """Reads and writes judgements; one engine per app, opened in the lifespan."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, owns_engine: bool = False) -> None:
         self._engine = engine
+        self._owns_engine = owns_engine
         self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
     @classmethod
     async def open(cls, url: str) -> JudgementStore:
-        engine = create_async_engine(url)
-        if url.startswith("sqlite"):
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        async with engine.begin() as connection:
-            await connection.run_sync(SQLModel.metadata.create_all)
-        return cls(engine)
+        """A store on its own engine, the schema migrated (for commands; the app shares one)."""
+        engine = open_engine(url)
+        await migrate(engine)
+        return cls(engine, owns_engine=True)
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        if self._owns_engine:
+            await self._engine.dispose()
 
     async def ping(self) -> None:
         async with self._sessions() as session:
@@ -83,11 +85,3 @@ class JudgementStore:
                 row.until = _aware(row.until)
                 found[row.subject_key].append(row)
         return found
-
-
-def _sqlite_pragmas(connection: object, _record: object) -> None:
-    """WAL lets readers proceed during a write; the busy timeout waits instead of failing."""
-    cursor = connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()

@@ -19,6 +19,7 @@ from hub.dev_identity import DevIdentity
 from hub.settings import Settings
 from hub.threaded import BackgroundServer
 from tests.conftest import ERROR_MESSAGES, HUB_WORLD
+from tests.databases import database_url
 
 SCENARIOS = PACKAGED
 
@@ -89,7 +90,7 @@ def hub_settings(
     """Settings of a hub over these simulators, with short source timeouts for fault tests."""
     values: dict[str, Any] = {
         "auth": identity.auth_settings(),
-        "database_url": f"sqlite+aiosqlite:///{database}",
+        "database_url": database_url(database.parent),
         # breakers that do not open: one test's faults must not leak into the next through an
         # open breaker (the resilience tests use hubs of their own)
         **{

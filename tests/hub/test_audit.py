@@ -14,7 +14,8 @@ from sqlalchemy import event
 
 from hub import cli
 from hub.audit import AuditClosed, AuditEntry, AuditLog, AuditWriteFailed, verify
-from hub.store.audit import RecordContent, chain_hash, open_engine
+from hub.store.audit import RecordContent, chain_hash
+from hub.store.database import open_engine
 
 T0 = datetime(2022, 3, 1, 8, 0, tzinfo=UTC)
 CONTENT = "caller_id, role, subject_key, fields, purpose, outcome, request_id, at, prev_hash, hash"

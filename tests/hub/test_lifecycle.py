@@ -16,6 +16,7 @@ from pathlib import Path
 
 from connectors.sandbox import Sandbox
 from hub.dev_identity import DevIdentity
+from tests.databases import database_url
 from tests.hub.conftest import Hub
 
 
@@ -50,7 +51,7 @@ def test_sigterm_drains_then_finishes_in_flight_work_and_exits_cleanly(
     env = os.environ | {
         "HUB_PORT": str(port),
         "HUB_DRAIN_S": "1.0",
-        "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/hub.db",
+        "HUB_DATABASE_URL": database_url(tmp_path),
         "HUB_AUTH": settings.model_dump_json(),
         "HUB_PROVINCIAL__URL": sandbox.provincial.url,
         "HUB_NATIONAL__URL": sandbox.national.url,

@@ -3,9 +3,7 @@ documents, masked errors, rate limits, CORS, and the audit record of every acces
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,6 +18,7 @@ from hub.dev_identity import DevIdentity
 from hub.persisted import PersistedOperations
 from hub.schema import build_schema
 from hub.threaded import BackgroundServer
+from tests.databases import run_sql
 from tests.hub.conftest import Hub, hub_settings
 
 SCAN = PersistedOperations.from_dir().by_name["VenueScan"]
@@ -32,15 +31,8 @@ def persisted(operation: Any, variables: dict[str, Any]) -> dict[str, Any]:
             "variables": variables}  # fmt: skip
 
 
-def database_file(app: Starlette) -> Path:
-    return Path(app.state.settings.database_url.removeprefix("sqlite+aiosqlite:///"))
-
-
 def audit_rows(app: Starlette, request_id: str | None = None) -> list[dict[str, Any]]:
-    with sqlite3.connect(database_file(app)) as db:
-        db.row_factory = sqlite3.Row
-        rows = db.execute("SELECT * FROM audit_records ORDER BY seq").fetchall()
-    found = [dict(r) for r in rows]
+    found = run_sql(app.state.settings.database_url, "SELECT * FROM audit_records ORDER BY seq")
     return [r for r in found if request_id is None or r["request_id"] == request_id]
 
 
@@ -326,8 +318,8 @@ async def test_a_configured_batch_answers_each_operation(strict: Hub) -> None:
 
 
 async def test_when_the_audit_cannot_be_written_nothing_is_served(strict: Hub) -> None:
-    with sqlite3.connect(database_file(strict.app)) as db:
-        db.execute("ALTER TABLE audit_records RENAME TO audit_records_away")
+    url = strict.app.state.settings.database_url
+    run_sql(url, "ALTER TABLE audit_records RENAME TO audit_records_away")
     try:
         status, body = await strict.post(
             {
@@ -335,8 +327,7 @@ async def test_when_the_audit_cannot_be_written_nothing_is_served(strict: Hub) -
             }
         )
     finally:
-        with sqlite3.connect(database_file(strict.app)) as db:
-            db.execute("ALTER TABLE audit_records_away RENAME TO audit_records")
+        run_sql(url, "ALTER TABLE audit_records_away RENAME TO audit_records")
     assert status == 503
     assert body["errors"][0]["extensions"]["code"] == "AUDIT_UNAVAILABLE"
     assert "data" not in body and "李四" not in str(body)
