@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.http.ides import get_graphql_ide_html
 
+from connectors.provincial import VenueScan
 from connectors.records import DocumentRef
 from connectors.resilience import Deadline
 from hub.audit import AuditLog
@@ -25,16 +27,20 @@ from hub.domain.documents import Document, DocumentType, subject_key
 from hub.domain.policy import PolicyBook
 from hub.domain.vocabulary import Region
 from hub.endpoint import GraphQLEndpoint
+from hub.idempotency import Idempotency
 from hub.loaders import Loaders
+from hub.outbox import Deliver, Outbox
 from hub.persisted import PersistedOperations
 from hub.ratelimit import RateLimiter
 from hub.schema import build_schema
 from hub.schema.context import Context
 from hub.schema.limits import Limits
 from hub.settings import Settings
+from hub.signing import Signer
 from hub.sources import Sources
 from hub.store import JudgementStore
 from hub.store.database import migrate, open_engine
+from hub.writes import Writes
 
 log = logging.getLogger("hub.app")
 
@@ -55,6 +61,33 @@ def graphiql_html(examples: str | None, headers: dict[str, str] | None) -> str:
         preset = f"const defaultHeaders = {json.dumps(headers)};"
         html = html.replace("const defaultHeaders = {};", preset)
     return html
+
+
+def deliverers(sources: Sources) -> dict[str, Deliver]:
+    """How the outbox hands each kind of record to the system that receives it."""
+
+    async def macao_ticket(payload: dict[str, Any], timeout: float) -> None:
+        await sources.macao.deliver_ticket(payload, timeout=timeout)
+
+    async def hongkong_declaration(payload: dict[str, Any], timeout: float) -> None:
+        await sources.hongkong.submit_declaration(
+            payload["id"],
+            DocumentRef(payload["doc_type"], payload["doc_no"]),
+            plate=payload["plate"],
+            port=payload["port"],
+            planned_entry_at=datetime.fromisoformat(payload["planned_entry_at"]),
+            lodging=payload["lodging"],
+            timeout=timeout,
+        )
+
+    async def provincial_scan(payload: dict[str, Any], timeout: float) -> None:
+        await sources.provincial.record_venue_scans([VenueScan(**payload)], timeout=timeout)
+
+    return {
+        "macao_ticket": macao_ticket,
+        "hongkong_declaration": hongkong_declaration,
+        "provincial_scan": provincial_scan,
+    }
 
 
 def authenticator(settings: Settings) -> Authenticator:
@@ -84,6 +117,8 @@ def create_app(
 ) -> Starlette:
     secret = settings.subject_key_secret.get_secret_value().encode()
     book = policies or PolicyBook.default()
+    signing_pem = settings.signing_key_pem
+    signer = Signer.from_settings(signing_pem.get_secret_value() if signing_pem else None, secret)
     surface = settings.surface
 
     def key_of(ref: DocumentRef) -> str:
@@ -94,15 +129,25 @@ def create_app(
         engine = open_engine(settings.database_url)
         await migrate(engine)
         app.state.engine = engine
-        app.state.sources = Sources.from_settings(settings)
+        sources = app.state.sources = Sources.from_settings(settings)
         app.state.store = JudgementStore(engine)
         app.state.audit = await AuditLog.open(engine)
+        outbox = Outbox(engine, deliverers(sources), clock)
+        app.state.outbox = outbox
+        app.state.idempotency = Idempotency(engine, clock)
+        app.state.writes = Writes(engine, outbox, signer, book)
+        outbox.start()
         try:
             yield
         finally:
-            await app.state.sources.close()
+            await outbox.stop()
+            await sources.close()
             await app.state.audit.close()
             await engine.dispose()
+
+    async def jwks(request: Request) -> Response:
+        """The public key that verifies transfer tickets and code tokens, for offline checks."""
+        return JSONResponse(signer.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
     async def healthz(request: Request) -> Response:
         """The process is alive; checks nothing else."""
@@ -125,7 +170,11 @@ def create_app(
         return JSONResponse({"status": "degraded" if degraded else "ready", "sources": sources})
 
     app = Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz)],
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/.well-known/jwks.json", jwks),
+        ],
         lifespan=lifespan,
         middleware=[
             Middleware(
@@ -155,6 +204,9 @@ def create_app(
             clock=clock,
             request_id=request_id,
             admit_subject=admit_subject,
+            writes=state.writes,
+            idempotency=state.idempotency,
+            signer=signer,
         )
 
     limits = Limits(surface.max_depth, surface.max_aliases, surface.max_cost)

@@ -25,8 +25,9 @@ class Sample:
     document: DocumentRef
 
 
-def colour_of(world: World, doc: DocumentRef, at: datetime, book: PolicyBook) -> str | None:
-    """The colour the hub will show for a synthetic person, computed in-process to pick samples."""
+def verdict_of(world: World, doc: DocumentRef, at: datetime, book: PolicyBook) -> Any:
+    """The verdict and facts the hub will derive for a person of the world, computed in-process
+    (to pick samples, and for tests and the benchmark to know the right answer)."""
     person = world.person(doc)
     if person is None:
         return None
@@ -37,7 +38,26 @@ def colour_of(world: World, doc: DocumentRef, at: datetime, book: PolicyBook) ->
         person.hongkong.driver_declarations,
     )
     areas = tuple(translation.risk_area(a) for _, a in world.risk_area_changes(0))
-    return evaluate(facts, areas, at, book.in_force(at)).colour.value
+    return evaluate(facts, areas, at, book.in_force(at)), facts
+
+
+def colour_of(world: World, doc: DocumentRef, at: datetime, book: PolicyBook) -> str | None:
+    """The colour the hub will show for a person of the world."""
+    found = verdict_of(world, doc, at, book)
+    return None if found is None else str(found[0].colour.value)
+
+
+def eligible_for(
+    world: World, doc: DocumentRef, at: datetime, book: PolicyBook, region: str
+) -> bool:
+    """Whether the hub will find this person's code recognisable by `region` at `at`."""
+    from hub.domain.recognition import recognise
+
+    found = verdict_of(world, doc, at, book)
+    if found is None:
+        return False
+    verdict, facts = found
+    return bool(recognise(verdict, facts, at, book.in_force(at), region).eligible)
 
 
 def samples(world: World, at: datetime, book: PolicyBook, limit: int = 5000) -> list[Sample]:

@@ -99,6 +99,14 @@ class Loaders:
     def subject_key(self, doc: DocumentRef) -> str:
         return self._subject_key(doc)
 
+    async def driver_status(self, doc: DocumentRef) -> str | None:
+        """The driver's exemption-list status at the Hong Kong system (not cached: it gates
+        a declaration)."""
+        hongkong = self._sources.hongkong
+        return await self._sources.guards["hongkong"].call(
+            lambda timeout: hongkong.driver_status(doc, timeout=timeout), self.deadline
+        )
+
     def source_health(self) -> list[SourceHealth]:
         return [guard.status() for guard in self._sources.guards.values()]
 

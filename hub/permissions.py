@@ -27,6 +27,11 @@ ALL: frozenset[str] = frozenset({"*"})
 
 _CITIZEN_PAGE = {
     "Query": frozenset({"me"}),
+    "Mutation": frozenset({"requestCodeTransfer", "declareCrossBorderTrip"}),
+    "TransferTicket": ALL,
+    "TicketStatus": ALL,
+    "TripDeclaration": ALL,
+    "CodeToken": ALL,
     "Citizen": frozenset(
         {
             "document",
@@ -38,6 +43,7 @@ _CITIZEN_PAGE = {
             "entries",
             "trips",
             "scanToken",
+            "transferTickets",
         }
     ),  # fmt: skip
     "MaskedDocument": ALL,
@@ -50,11 +56,18 @@ _CITIZEN_PAGE = {
 }
 
 _EVERYTHING_READ = {"*": ALL, "Mutation": frozenset()}
+# judges read as analysts do, and record judgements; citizens' own requests stay theirs
+_JUDGE = {
+    "*": ALL,
+    "Mutation": frozenset({"recordJudgement", "dismissReason"}),
+}
 
 PERMISSIONS: Mapping[Role, Mapping[str, frozenset[str]]] = {
     Role.CITIZEN: _CITIZEN_PAGE,
     Role.VENUE: {
         "Query": frozenset({"citizen"}),
+        "Mutation": frozenset({"scanCode"}),
+        "ScanResult": ALL,
         "Citizen": frozenset({"name", "healthCode"}),
         "HealthCode": frozenset({"colour"}),
     },
@@ -64,7 +77,7 @@ PERMISSIONS: Mapping[Role, Mapping[str, frozenset[str]]] = {
         "SourceHealth": ALL,
     },
     Role.ANALYST: _EVERYTHING_READ,
-    Role.JUDGE: {"*": ALL},
+    Role.JUDGE: _JUDGE,
 }
 
 INTROSPECTION_ROLES = frozenset({Role.ANALYST, Role.JUDGE})

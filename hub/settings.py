@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     macao: MacaoSettings = Field(default_factory=MacaoSettings)
     hongkong: HongKongSettings = Field(default_factory=HongKongSettings)
     database_url: str = "sqlite+aiosqlite:///hub.db"
+    # The hub's EC P-256 key (PEM) for transfer tickets and code tokens; every replica needs
+    # the same one. Unset: derived from subject_key_secret (development only).
+    signing_key_pem: SecretStr | None = None
     # Keys the HMAC that names subjects inside the hub (cache keys, logs, audit).
     subject_key_secret: SecretStr = SecretStr("dev-subject-key-secret-change-me")
     auth: AuthSettings = Field(default_factory=AuthSettings)

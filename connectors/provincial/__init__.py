@@ -7,5 +7,6 @@ the hub's serving path must never import it.
 from __future__ import annotations
 
 from connectors.provincial.client import ProvincialClient, ProvincialConfig
+from connectors.provincial.models import VenueScan, VenueScanAck
 
-__all__ = ["ProvincialClient", "ProvincialConfig"]
+__all__ = ["ProvincialClient", "ProvincialConfig", "VenueScan", "VenueScanAck"]

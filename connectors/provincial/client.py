@@ -35,6 +35,8 @@ from connectors.provincial.models import (
     Envelope,
     HealthRecordsData,
     ResidentsData,
+    VenueScan,
+    VenueScanAck,
 )
 from connectors.provincial.signing import signed_headers
 from connectors.provincial.translate import facts_from_wire, identity_from_wire
@@ -42,6 +44,7 @@ from connectors.records import DocumentRef, Identity, ProvincialFacts
 
 RESIDENTS_PATH = "/api/v1/residents/query"
 HEALTH_RECORDS_PATH = "/api/v1/health-records/query"
+VENUE_SCANS_PATH = "/api/v1/venue-scans"
 
 # the platform's own words are not echoed into exceptions: they could quote a request's data
 _REJECTIONS = {
@@ -108,6 +111,25 @@ class ProvincialClient(SourceClient):
         return {
             doc: facts_from_wire(entry) for doc, entry in self._per_document(answers, route).items()
         }
+
+    async def record_venue_scans(
+        self, scans: Iterable[VenueScan], *, timeout: float | None = None
+    ) -> VenueScanAck:
+        """Forward venue scans (idempotent by scan id: a repeat is not recorded twice)."""
+        route = f"POST {VENUE_SCANS_PATH}"
+        items = list(scans)
+        if not 0 < len(items) <= self.batch_size:
+            raise ValueError(f"1 to {self.batch_size} scans per request")
+        body = orjson.dumps({"scans": [scan.model_dump(mode="json") for scan in items]})
+        cfg = self._cfg
+        headers = signed_headers(
+            cfg.app_id, cfg.app_secret, "POST", VENUE_SCANS_PATH, body, now=cfg.clock()
+        )
+        headers["Content-Type"] = "application/json"
+        reply = await self.request(
+            "POST", VENUE_SCANS_PATH, route=route, headers=headers, body=body, timeout=timeout
+        )
+        return self.validate(VenueScanAck, self._unwrap(reply, route), route=route)
 
     # --- one batch -------------------------------------------------------------------------
 

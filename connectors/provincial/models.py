@@ -182,3 +182,30 @@ class Envelope(_Wire, Generic[DataT]):
     code: int
     msg: str
     data: DataT | None = None
+
+
+# --- venue scans -----------------------------------------------------------------------------
+
+
+class VenueScan(_Wire):
+    """One scan of a person's code at a public place, as the hub forwards it."""
+
+    scan_id: str = Field(min_length=1, max_length=64)
+    doc_type: str
+    doc_no: str
+    venue_code: str = Field(pattern=r"^[A-Z0-9-]{4,32}$")
+    scanned_at: WireTime
+    colour: str = Field(pattern=r"^(GREEN|YELLOW|RED|UNKNOWN)$")
+
+
+class VenueScanBatch(_Wire):
+    """Body of `POST /api/v1/venue-scans`: up to the batch limit of scans."""
+
+    scans: tuple[VenueScan, ...] = Field(min_length=1)
+
+
+class VenueScanAck(_Wire):
+    """`data` of the answer: how many scans were new (a repeated `scan_id` is not)."""
+
+    accepted: int
+    received: int

@@ -31,6 +31,8 @@ from connectors.provincial.models import (
     RATE_LIMITED,
     TIMESTAMP_OUT_OF_WINDOW,
     QueryRequest,
+    VenueScan,
+    VenueScanBatch,
 )
 from connectors.provincial.signing import (
     APP_ID_HEADER,
@@ -80,6 +82,7 @@ def envelope(
 
 
 class ProvincialSimulator(Simulator):
+    venue_scans: dict[str, VenueScan]
     """Serves the world's provincial facts in the platform's wire style, signature checked."""
 
     source = "provincial"
@@ -88,6 +91,7 @@ class ProvincialSimulator(Simulator):
         self.config = config or ProvincialSimulatorConfig()
         # nonce -> when it was seen; insertion order is arrival order, so pruning pops the front
         self._nonces: dict[str, float] = {}
+        self.venue_scans = {}  # scan id -> the scan, as recorded
         super().__init__(world)
 
     @property
@@ -99,7 +103,31 @@ class ProvincialSimulator(Simulator):
         return [
             Route("/api/v1/residents/query", self._residents, methods=["POST"]),
             Route("/api/v1/health-records/query", self._health_records, methods=["POST"]),
+            Route("/api/v1/venue-scans", self._venue_scans, methods=["POST"]),
         ]
+
+    async def _venue_scans(self, request: Request) -> Response:
+        """Record venue scans the hub forwards; idempotent by `scan_id` (a repeat is a no-op)."""
+        body = await request.body()
+        try:
+            self._authenticate(request, body)
+            payload = VenueScanBatch.model_validate_json(body)
+        except _Refusal as refusal:
+            return envelope(refusal.code, refusal.msg)
+        except pydantic.ValidationError as exc:
+            where = ".".join(str(p) for p in exc.errors()[0]["loc"])
+            return envelope(BAD_PARAMETER, f"invalid parameter: {where}")
+        if len(payload.scans) > self.config.max_batch:
+            return envelope(BAD_PARAMETER, f"at most {self.config.max_batch} scans per request")
+        accepted = 0
+        for scan in payload.scans:
+            if scan.scan_id not in self.venue_scans:
+                self.venue_scans[scan.scan_id] = scan
+                accepted += 1
+        return envelope(OK, "success", {"accepted": accepted, "received": len(payload.scans)})
+
+    def reset_state(self) -> None:
+        self.venue_scans.clear()
 
     # --- the platform's own failure answers ------------------------------------------------
 

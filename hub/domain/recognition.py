@@ -33,6 +33,8 @@ class Recognition:
     eligible: bool
     nat_valid_until: datetime | None
     reasons: tuple[RecognitionFailure, ...]
+    # when the NAT the answer rests on was sampled: the date a transfer ticket carries
+    nat_sampled_at: datetime | None = None
 
 
 def recognise(
@@ -49,9 +51,9 @@ def recognise(
         raise ValueError("the verdict was computed for another instant or policy")
     window = policy.recognition.window(partner)
     # The best NAT is the one whose window ends last: that is how long the answer stays true.
-    valid_until = max(
+    best = max(
         (
-            window.valid_until(t.sampled_at)
+            (window.valid_until(t.sampled_at), t.sampled_at)
             for t in facts.nat_tests
             if t.result is TestResult.NEGATIVE
             and t.reported_at <= at
@@ -60,6 +62,7 @@ def recognise(
         ),
         default=None,
     )
+    valid_until = None if best is None else best[0]
     quarantine_start = days_after(at, -policy.recognition.overseas_entry_days)
     recent_entry = any(
         quarantine_start < e.entered_at <= at and e.origin not in policy.exempt_origins
@@ -78,4 +81,5 @@ def recognise(
         eligible=not failures,
         nat_valid_until=valid_until,
         reasons=tuple(failures),
+        nat_sampled_at=None if best is None else best[1],
     )

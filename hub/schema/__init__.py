@@ -15,6 +15,7 @@ from strawberry.extensions import (
 
 from hub.schema.authorization import Authorization
 from hub.schema.limits import Limits, validation_rules
+from hub.schema.mutations import Mutation
 from hub.schema.query import Query
 
 
@@ -29,6 +30,7 @@ def build_schema(limits: Limits | None = None, max_tokens: int = 2000) -> strawb
     rules = validation_rules(limits or Limits())
     return HubSchema(
         query=Query,
+        mutation=Mutation,
         # factories: strawberry shares the caches themselves across requests
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=max_tokens),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import strawberry
@@ -42,6 +42,7 @@ from hub.schema.verdicts import HealthCode, Recognition
 from hub.upstream import Answer
 
 Info = strawberry.Info[Context, None]
+CODE_TOKEN_LIFETIME = timedelta(minutes=2)
 
 KeyT = TypeVar("KeyT")
 ValueT = TypeVar("ValueT")
@@ -216,3 +217,41 @@ class Citizen:
             if code is None
             else HongKongCode(colour=Colour(code.colour), issued_at=cst(code.issued_at))
         )
+
+    @strawberry.field(description="A short-lived signed code for the QR on the citizen's screen")
+    def scan_token(self, info: Info) -> CodeToken:
+        signer = info.context.signer
+        assert signer is not None
+        token = signer.code_token(self._doc, info.context.now(), CODE_TOKEN_LIFETIME)
+        return CodeToken(token=token.token, expires_at=cst(token.expires_at))
+
+    @strawberry.field(description="Code transfer tickets issued to this person, newest first")
+    async def transfer_tickets(self, info: Info) -> list[TicketStatus]:
+        writes = info.context.writes
+        assert writes is not None
+        rows = await writes.tickets_of(info.context.loaders.subject_key(self.ref))
+        return [
+            TicketStatus(
+                id=r.id,
+                destination=r.destination,
+                status=r.status,
+                expires_at=cst(r.expires_at),
+                nat_date=r.nat_date,
+            )
+            for r in rows
+        ]
+
+
+@strawberry.type(description="A signed code token: what a venue scans")
+class CodeToken:
+    token: str
+    expires_at: datetime
+
+
+@strawberry.type(description="A code transfer ticket and how its delivery stands")
+class TicketStatus:
+    id: str
+    destination: str
+    status: str
+    nat_date: str | None
+    expires_at: datetime

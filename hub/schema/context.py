@@ -12,7 +12,10 @@ from graphql import GraphQLError
 from hub.auth import Caller, Role
 from hub.domain.instants import CST
 from hub.domain.policy import PolicyBook
+from hub.idempotency import Idempotency
 from hub.loaders import Loaders
+from hub.signing import Signer
+from hub.writes import Writes
 
 
 @dataclass
@@ -35,6 +38,9 @@ class Context:
     # called with each new subject; raises (a GraphQLError) when the caller may see no more people
     admit_subject: Callable[[Caller, str], None] = lambda caller, key: None
     accesses: list[Access] = field(default_factory=list)
+    writes: Writes | None = None
+    idempotency: Idempotency | None = None
+    signer: Signer | None = None
 
     def now(self) -> datetime:
         return self.clock()

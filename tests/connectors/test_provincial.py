@@ -30,6 +30,8 @@ from connectors.provincial.models import (
     QueryRequest,
     ResidentEntry,
     ResidentsData,
+    VenueScanAck,
+    VenueScanBatch,
 )
 from connectors.provincial.signing import canonical_string, signature, signed_headers
 from connectors.provincial.simulator import (
@@ -181,6 +183,10 @@ def people(world: World, count: int) -> list[DocumentRef]:
 
 
 def _sample_model(name: str) -> type[pydantic.BaseModel]:
+    if name == "venue-scans.request.json":
+        return VenueScanBatch
+    if name == "venue-scans.response.json":
+        return Envelope[VenueScanAck]
     if name.endswith(".request.json"):
         return QueryRequest
     if name.startswith("residents-query."):
@@ -205,7 +211,7 @@ def test_every_sample_parses_with_the_wire_models(sample: str) -> None:
 
 def test_samples_cover_every_answer_shape() -> None:
     names = {p.name for p in SAMPLES.glob("*.json")}
-    for route in ("residents-query", "health-records-query"):
+    for route in ("residents-query", "health-records-query", "venue-scans"):
         assert {f"{route}.request.json", f"{route}.response.json"} <= names
     codes = {int(n.split("-")[1]) for n in names if n.startswith("error-")}
     assert codes == {40001, 40101, 40102, 40103, 42901, 50001}
@@ -620,3 +626,29 @@ async def test_faults_set_through_the_admin_route_reach_the_client_and_counters_
             async with admin.get("/_admin/counters") as response:
                 counters = await response.json()
     assert counters == {RESIDENTS_KEY: 2, HEALTH_RECORDS_KEY: 1}
+
+
+async def test_venue_scans_are_recorded_once_however_often_they_are_forwarded(
+    server: SimulatorServer, connect: Callable[..., ProvincialClient]
+) -> None:
+    scans = VenueScanBatch.model_validate_json(
+        (SAMPLES / "venue-scans.request.json").read_bytes()
+    ).scans
+    simulator = server.simulator
+    assert isinstance(simulator, ProvincialSimulator)
+    simulator.venue_scans.clear()
+    async with connect() as client:
+        first = await client.record_venue_scans(scans)
+        again = await client.record_venue_scans(scans)
+    assert (first.accepted, again.accepted) == (1, 0)
+    assert list(simulator.venue_scans) == [scans[0].scan_id]
+
+
+async def test_a_malformed_venue_scan_is_refused_as_a_bad_parameter(
+    server: SimulatorServer,
+) -> None:
+    body = b'{"scans": [{"scan_id": "x", "venue_code": "no spaces allowed"}]}'
+    status, answer = await post_raw(
+        server, "/api/v1/venue-scans", body, signed("/api/v1/venue-scans", body)
+    )
+    assert status == 200 and answer["code"] == 40001
