@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -132,7 +132,13 @@ def create_app(
         sources = app.state.sources = Sources.from_settings(settings)
         app.state.store = JudgementStore(engine)
         app.state.audit = await AuditLog.open(engine)
-        outbox = Outbox(engine, deliverers(sources), clock)
+        outbox = Outbox(
+            engine,
+            deliverers(sources),
+            clock,
+            lease=timedelta(seconds=settings.outbox_lease_s),
+            poll_s=settings.outbox_poll_s,
+        )
         app.state.outbox = outbox
         app.state.idempotency = Idempotency(engine, clock)
         app.state.writes = Writes(engine, outbox, signer, book)

@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     graphiql: bool = False
     # every GraphQL request answers within this (upstream calls get what is left of it)
     request_deadline_s: float = Field(2.5, gt=0)
+    # outbox: a replica's claim on a delivery lasts this long (then another may take it)
+    outbox_lease_s: float = Field(15.0, gt=0)
+    outbox_poll_s: float = Field(0.5, gt=0)
     # on SIGTERM: not ready at once, keep serving this long, then finish in-flight and stop
     drain_s: float = Field(2.0, ge=0)
     host: str = "127.0.0.1"

@@ -15,6 +15,7 @@ import pytest
 from connectors.records import DocumentRef
 from connectors.world import World
 from hub.demo import colour_of, eligible_for
+from hub.dev_identity import DevIdentity
 from hub.domain.documents import Document, DocumentType, parse_document
 from hub.domain.policy import PolicyBook
 from hub.persisted import PersistedOperations
@@ -40,9 +41,10 @@ def persisted(name: str, variables: dict[str, Any] | None = None) -> dict[str, A
             "variables": variables or {}}  # fmt: skip
 
 
-def citizen(hub: Hub, doc: DocumentRef) -> dict[str, str]:
+def citizen(identity: DevIdentity, doc: DocumentRef) -> dict[str, str]:
+    """A citizen's headers: a token the identity provider signed for their document."""
     document = parse_document(doc.type, doc.number, today=now().date())
-    return {"Authorization": f"Bearer {hub.identity.citizen_token(document, now=now())}"}
+    return {"Authorization": f"Bearer {identity.citizen_token(document, now=now())}"}
 
 
 def find(
@@ -146,8 +148,8 @@ async def test_an_eligible_citizen_carries_the_code_to_macao_once_per_key(
     person = macao_resident(world, eligible=True)
     macao = hub.sandbox.macao.simulator
     body = transfer()
-    status, first = await hub.post(body, citizen(hub, person))
-    status_again, again = await hub.post(body, citizen(hub, person))
+    status, first = await hub.post(body, citizen(hub.identity, person))
+    status_again, again = await hub.post(body, citizen(hub.identity, person))
     assert status == status_again == 200 and first == again, first
     ticket = first["data"]["requestCodeTransfer"]
     assert (
@@ -169,7 +171,7 @@ async def test_an_eligible_citizen_carries_the_code_to_macao_once_per_key(
     assert json.loads(signed)["bilheteId"] == ticket["id"]
     await until(lambda: run_sql(hub.app.state.settings.database_url,
                                 f"SELECT status FROM transfer_tickets WHERE id = '{ticket['id']}'")[0]["status"] == "DELIVERED")  # fmt: skip
-    _, listed = await hub.post(persisted("TransferTickets"), citizen(hub, person))
+    _, listed = await hub.post(persisted("TransferTickets"), citizen(hub.identity, person))
     assert {"id": ticket["id"], "status": "DELIVERED"}.items() <= listed["data"]["me"][
         "transferTickets"
     ][0].items()
@@ -191,7 +193,7 @@ async def test_a_refused_transfer_writes_nothing(
     person = (world.document(5) if who == "mainland"
               else macao_resident(world, eligible=who == "eligible"))  # fmt: skip
     before = (count(hub, "transfer_tickets"), count(hub, "outbox"), count(hub, "idempotency_keys"))
-    status, body = await hub.post(transfer(**change), citizen(hub, person))
+    status, body = await hub.post(transfer(**change), citizen(hub.identity, person))
     error = body["errors"][0]
     assert status == 200 and error["extensions"]["code"] == code and error["message"]
     if code == "NOT_ELIGIBLE":
@@ -214,7 +216,7 @@ async def test_with_macao_down_a_transfer_waits_and_is_delivered_once_when_it_re
     macao = hub.sandbox.macao
     macao.set_faults(outage="refuse")
     try:
-        status, body = await hub.post(transfer(), citizen(hub, person))
+        status, body = await hub.post(transfer(), citizen(hub.identity, person))
         ticket = body["data"]["requestCodeTransfer"]
         assert status == 200 and ticket["status"] == "PENDING_DELIVERY"
         await asyncio.sleep(0.5)
@@ -252,12 +254,12 @@ async def test_an_active_driver_declares_an_entry_and_it_is_forwarded(
     hub: Hub, world: World
 ) -> None:
     person = driver(world, "ACTIVE")
-    status, body = await hub.post(declaration(plate="ZG7001"), citizen(hub, person))
+    status, body = await hub.post(declaration(plate="ZG7001"), citizen(hub.identity, person))
     assert status == 200 and "errors" not in body, body
     declared = body["data"]["declareCrossBorderTrip"]
     hk = hub.sandbox.hongkong.simulator
     await until(lambda: declared["id"] in hk.submissions)
-    again_status, again = await hub.post(declaration(plate="ZG7001"), citizen(hub, person))
+    again_status, again = await hub.post(declaration(plate="ZG7001"), citizen(hub.identity, person))
     assert again["errors"][0]["extensions"]["code"] == "DUPLICATE_DECLARATION"
 
 
@@ -268,7 +270,7 @@ async def test_drivers_off_the_exemption_list_cannot_declare(
 ) -> None:
     person = driver(world, status)
     before = count(hub, "driver_declarations")
-    _, body = await hub.post(declaration(), citizen(hub, person))
+    _, body = await hub.post(declaration(), citizen(hub.identity, person))
     error = body["errors"][0]
     assert error["extensions"]["code"] == code
     if status:
@@ -289,7 +291,7 @@ async def test_a_venue_scans_a_citizens_code_and_the_visit_reaches_the_province(
     hub: Hub, world: World
 ) -> None:
     person = world.document(7)
-    _, code = await hub.post(persisted("CitizenCode"), citizen(hub, person))
+    _, code = await hub.post(persisted("CitizenCode"), citizen(hub.identity, person))
     token = code["data"]["me"]["scanToken"]["token"]
     status, body = await hub.post(scan(token), hub.identity.headers("venue-0001"))
     assert status == 200 and "errors" not in body, body
@@ -321,5 +323,5 @@ async def test_expired_and_forged_codes_are_refused(hub: Hub, world: World) -> N
 
 async def test_a_citizen_cannot_scan_codes(hub: Hub, world: World) -> None:
     person = world.document(9)
-    status, body = await hub.post(scan("anything"), citizen(hub, person))
+    status, body = await hub.post(scan("anything"), citizen(hub.identity, person))
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
