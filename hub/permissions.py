@@ -8,12 +8,15 @@ are checked by the resolvers before they load anything.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLSchema,
+    OperationDefinitionNode,
     TypeInfo,
     TypeInfoVisitor,
     Visitor,
@@ -127,17 +130,49 @@ class _Collect(Visitor):
                 self.refused.append(f"{parent_name}.{field}({argument.name.value}:)")
 
 
-def refused_fields(schema: GraphQLSchema, document: DocumentNode, role: Role) -> list[str]:
-    """Every `Type.field` in the document that `role` may not ask for (sorted, unique)."""
+def _executed(document: DocumentNode, operation_name: str | None) -> DocumentNode:
+    """The operation that will run and the fragments it spreads: only they are checked, so a
+    document may hold examples for other roles (as GraphiQL's does)."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [
+        o
+        for o in operations
+        if operation_name is None or (o.name and o.name.value == operation_name)
+    ]
+    if len(chosen) != 1:
+        return document  # ambiguous or unknown: execution will refuse it; check everything
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    wanted: dict[str, FragmentDefinitionNode] = {}
+    stack: list[Any] = [chosen[0]]
+    while stack:
+        node = stack.pop()
+        for spread in _spreads(node):
+            if spread in fragments and spread not in wanted:
+                wanted[spread] = fragments[spread]
+                stack.append(fragments[spread])
+    return DocumentNode(definitions=(chosen[0], *wanted.values()))
+
+
+def _spreads(node: Any) -> list[str]:
+    found: list[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, FragmentSpreadNode):
+            found.append(current.name.value)
+        selection_set = getattr(current, "selection_set", None)
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
+    return found
+
+
+def refused_fields(
+    schema: GraphQLSchema, document: DocumentNode, role: Role, operation_name: str | None = None
+) -> list[str]:
+    """Every `Type.field` the executed operation asks for that `role` may not (sorted, unique)."""
     type_info = TypeInfo(schema)
     collector = _Collect(type_info, role)
-    visit(document, TypeInfoVisitor(type_info, collector))
+    visit(_executed(document, operation_name), TypeInfoVisitor(type_info, collector))
     return sorted(set(collector.refused))
-
-
-@lru_cache(maxsize=4096)
-def refused_fields_cached(
-    schema: GraphQLSchema, document: DocumentNode, role: Role
-) -> tuple[str, ...]:
-    """As `refused_fields`; documents come from the bounded parse cache, so they are reused."""
-    return tuple(refused_fields(schema, document, role))

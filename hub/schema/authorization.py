@@ -12,8 +12,9 @@ from strawberry.extensions import SchemaExtension
 from hub.auth import Role
 from hub.permissions import refused_fields
 
-# (query text, role) -> refused fields; the text keys it because parsed documents are rebuilt
-_REFUSED: LRUCache[tuple[str, Role], tuple[str, ...]] = LRUCache(maxsize=4096)
+# (query text, operation, role) -> refused fields: a pure function of its key, so a bounded
+# process-wide cache is safe (keyed by text: parsed documents are rebuilt per request)
+_REFUSED: LRUCache[tuple[str, str | None, Role], tuple[str, ...]] = LRUCache(maxsize=4096)
 
 
 class Authorization(SchemaExtension):
@@ -23,11 +24,11 @@ class Authorization(SchemaExtension):
         document = context.graphql_document
         if not context.pre_execution_errors and document is not None:
             role = context.context.caller.role
-            key = (context.query or "", role)
+            key = (context.query or "", context.operation_name, role)
             refused = _REFUSED.get(key)
             if refused is None:
                 refused = _REFUSED[key] = tuple(
-                    refused_fields(context.schema._schema, document, role)
+                    refused_fields(context.schema._schema, document, role, context.operation_name)
                 )
             if refused:
                 context.pre_execution_errors = [
