@@ -98,9 +98,13 @@ class RiskAreaMirror:
         age = self._age()
         if age is not None and age < self._interval:
             return Answer(self._areas)
+        asked_at = self._timer()
         async with self._lock:
             age = self._age()
-            if age is not None and age < self._interval:
+            fresh = age is not None and age < self._interval
+            # a sync that finished while this caller waited for the lock answers it too
+            synced_since = self._synced_at is not None and self._synced_at >= asked_at
+            if fresh or synced_since:
                 return Answer(self._areas)
             try:
                 sync = await self._guard.call(

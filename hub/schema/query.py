@@ -10,6 +10,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
 
 from connectors.errors import SourceError
 from connectors.records import DocumentRef
@@ -24,6 +25,7 @@ from hub.schema.citizen import Citizen, Info, instant, load, risk_areas
 from hub.schema.records import Colour, DocumentInput, Region, RiskArea, RiskLevel
 from hub.schema.selection import selected_names, selected_paths
 from hub.schema.verdicts import Recognition, SourceHealth
+from hub.upstream import Answer
 
 
 def parse_input(info: Info, given: DocumentInput) -> Document:
@@ -46,10 +48,16 @@ async def registered(info: Info, citizen: Citizen) -> Citizen | None:
     record(info, citizen.ref, selections)
     loaders = info.context.loaders
     wants_identity = bool(selected_names(selections) & {"name", "phone"})
-    loader = loaders.identity if wants_identity else loaders.health_records
+    loader: DataLoader[DocumentRef, Answer[Any]] = (
+        loaders.identity if wants_identity else loaders.health_records
+    )
+    # A slow provincial platform must not cost the fields that do not need it their answer:
+    # wait for registration a third of what is left, then let the fields speak for themselves
+    # (the look-up goes on for the fields that need it).
+    waited = info.context.loaders.deadline.remaining() / 3
     try:
-        found = await loader.load(citizen.ref)
-    except SourceError:
+        found = await asyncio.wait_for(asyncio.shield(loader.load(citizen.ref)), waited)
+    except (SourceError, TimeoutError):
         return citizen
     return None if found.value is None else citizen
 
