@@ -17,6 +17,7 @@ from connectors.world import World
 from hub.demo import colour_of, eligible_for
 from hub.dev_identity import DevIdentity
 from hub.domain.documents import Document, DocumentType, parse_document
+from hub.domain.instants import CST
 from hub.domain.policy import PolicyBook
 from hub.persisted import PersistedOperations
 from hub.signing import Signer
@@ -325,3 +326,33 @@ async def test_a_citizen_cannot_scan_codes(hub: Hub, world: World) -> None:
     person = world.document(9)
     status, body = await hub.post(scan("anything"), citizen(hub.identity, person))
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_hong_kong_resident_with_a_current_green_code_carries_it_into_guangdong(
+    hub: Hub, world: World
+) -> None:
+    today = now().astimezone(CST).date()
+
+    def green_today(doc: DocumentRef) -> bool:
+        person = world.person(doc)
+        code = person.hongkong.health_code if person else None
+        return (
+            code is not None
+            and code.colour == "GREEN"
+            and code.issued_at.astimezone(CST).date() == today
+        )
+
+    person = find(world, green_today, kinds=("HKID",))
+    status, body = await hub.post(transfer(destination="GUANGDONG"), citizen(hub.identity, person))
+    assert status == 200 and "errors" not in body, body
+    ticket = body["data"]["requestCodeTransfer"]
+    assert ticket["destination"] == "GUANGDONG" and ticket["status"] == "DELIVERED"
+
+
+async def test_a_mainland_resident_has_no_partner_code_to_carry_into_guangdong(
+    hub: Hub, world: World
+) -> None:
+    _, body = await hub.post(
+        transfer(destination="GUANGDONG"), citizen(hub.identity, world.document(5))
+    )
+    assert body["errors"][0]["extensions"]["code"] == "DOCUMENT_NOT_RECOGNISED"
