@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,24 +110,42 @@ def sandbox(world: World) -> Iterator[Sandbox]:
     sandbox.stop()
 
 
+@contextmanager
+def serving(settings: Settings) -> Iterator[tuple[str, Starlette]]:
+    """A hub with these settings on a free loopback port, for as long as the block lasts."""
+    app = create_app(settings)
+    server = BackgroundServer(app).start()
+    try:
+        yield server.url, app
+    finally:
+        server.stop()
+
+
+@asynccontextmanager
+async def connected(
+    url: str, app: Starlette, sandbox: Sandbox, identity: DevIdentity
+) -> AsyncIterator[Hub]:
+    """A client of a running hub, its answer caches and the simulators' counters reset."""
+    async with aiohttp.ClientSession() as session:
+        hub = Hub(url, app, sandbox, session, identity)
+        hub.forget_answers()
+        sandbox.reset_counters()
+        yield hub
+
+
 @pytest.fixture(scope="session")
 def running(
     sandbox: Sandbox, identity: DevIdentity, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Starlette, Sandbox]]:
     database = tmp_path_factory.mktemp("hub") / "hub.db"
-    app = create_app(hub_settings(sandbox, identity, database))
-    server = BackgroundServer(app).start()
-    yield server.url, app, sandbox
-    server.stop()
+    with serving(hub_settings(sandbox, identity, database)) as (url, app):
+        yield url, app, sandbox
 
 
 @pytest.fixture
 async def hub(running: tuple[str, Starlette, Sandbox], identity: DevIdentity) -> AsyncIterator[Hub]:
     url, app, sandbox = running
     sandbox.clear_faults()
-    async with aiohttp.ClientSession() as session:
-        hub = Hub(url, app, sandbox, session, identity)
-        hub.forget_answers()
-        sandbox.reset_counters()
+    async with connected(url, app, sandbox, identity) as hub:
         yield hub
     sandbox.clear_faults()

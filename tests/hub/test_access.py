@@ -8,18 +8,15 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import pytest
 from starlette.applications import Starlette
 
 from connectors.records import DocumentRef
 from connectors.sandbox import Sandbox
 from connectors.world import World
-from hub.app import create_app
 from hub.dev_identity import DevIdentity
 from hub.domain.documents import parse_document
-from hub.threaded import BackgroundServer
-from tests.hub.conftest import Hub, hub_settings
+from tests.hub.conftest import Hub, connected, hub_settings, serving
 
 SUBJECT_INDEX = 5  # a synthetic mainland resident with a phone number
 PAST = '"2022-07-08T09:00:00+08:00"'
@@ -81,10 +78,8 @@ def open_hub(
         sandbox, identity, tmp_path_factory.mktemp("open") / "hub.db",
         surface={"persisted_only_roles": []},
     )  # fmt: skip
-    app = create_app(settings)
-    server = BackgroundServer(app).start()
-    yield server.url, app
-    server.stop()
+    with serving(settings) as running:
+        yield running
 
 
 @pytest.fixture
@@ -92,10 +87,7 @@ async def hub_for_all(
     open_hub: tuple[str, Starlette], sandbox: Sandbox, identity: DevIdentity
 ) -> AsyncIterator[Hub]:
     url, app = open_hub
-    async with aiohttp.ClientSession() as session:
-        hub = Hub(url, app, sandbox, session, identity)
-        hub.forget_answers()
-        sandbox.reset_counters()
+    async with connected(url, app, sandbox, identity) as hub:
         yield hub
 
 

@@ -21,10 +21,8 @@ from starlette.applications import Starlette
 
 from connectors.sandbox import OVERHEAD_ROUTES, Sandbox
 from connectors.world import World
-from hub.app import create_app
 from hub.dev_identity import DevIdentity
-from hub.threaded import BackgroundServer
-from tests.hub.conftest import Hub, hub_settings
+from tests.hub.conftest import Hub, hub_settings, serving
 
 DEADLINE_S = 1.5
 MARGIN_S = 1.0  # the one time bound asserted: it is the behaviour under test
@@ -61,12 +59,10 @@ def own_hub(
         sandbox, identity, directory / "hub.db", request_deadline_s=DEADLINE_S,
         surface=NO_LIMITS, **source_settings(sandbox, **common),
     )  # fmt: skip
-    app = create_app(settings)
-    server = BackgroundServer(app).start()
     try:
-        yield server.url, app
+        with serving(settings) as running:
+            yield running
     finally:
-        server.stop()
         sandbox.clear_faults()
 
 

@@ -6,20 +6,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 from graphql import parse, validate
 from starlette.applications import Starlette
 
 from connectors.sandbox import Sandbox
 from connectors.world import World
-from hub.app import create_app
 from hub.dev_identity import DevIdentity
 from hub.persisted import PersistedOperations
 from hub.schema import build_schema
-from hub.threaded import BackgroundServer
 from tests.databases import run_sql
-from tests.hub.conftest import Hub, hub_settings
+from tests.hub.conftest import Hub, connected, hub_settings, serving
 
 SCAN = PersistedOperations.from_dir().by_name["VenueScan"]
 RECOGNITION = PersistedOperations.from_dir().by_name["PartnerRecognition"]
@@ -248,10 +245,8 @@ def strict_hub(
         surface={"requests_per_minute": {"analyst": 6}, "subjects_per_minute": {"analyst": 3},
                  "cors_origins": ["https://ghc.example"], "max_batch": 3},
     )  # fmt: skip
-    app = create_app(settings)
-    server = BackgroundServer(app).start()
-    yield server.url, app
-    server.stop()
+    with serving(settings) as running:
+        yield running
 
 
 @pytest.fixture
@@ -260,9 +255,8 @@ async def strict(
 ) -> AsyncIterator[Hub]:
     url, app = strict_hub
     app.state.rate_limiter_reset()
-    async with aiohttp.ClientSession() as session:
-        sandbox.reset_counters()
-        yield Hub(url, app, sandbox, session, identity)
+    async with connected(url, app, sandbox, identity) as hub:
+        yield hub
 
 
 async def test_looking_up_too_many_people_is_refused_with_429_and_audited(
