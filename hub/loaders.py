@@ -99,6 +99,10 @@ class Loaders:
     def subject_key(self, doc: DocumentRef) -> str:
         return self._subject_key(doc)
 
+    def forget_judgements(self, subject_key: str) -> None:
+        """A judgement was just recorded for this subject: the next verdict reads it."""
+        self._sources.judgements.forget(subject_key)
+
     async def driver_status(self, doc: DocumentRef) -> str | None:
         """The driver's exemption-list status at the Hong Kong system (not cached: it gates
         a declaration)."""
@@ -119,8 +123,18 @@ class Loaders:
         return DataLoader(load)
 
     async def _judgements(self, keys: list[str]) -> list[tuple[Judgement, ...]]:
-        rows = await self._store.for_subjects(keys)
-        return [tuple(translation.judgement(row) for row in rows[key]) for key in keys]
+        """Judgements per subject: almost everyone has none, so a short-lived cache spares the
+        database a query on every scan; a judgement recorded here clears its subject's entry,
+        and other replicas see it within the cache's freshness."""
+        cache = self._sources.judgements
+        found = {key: cache.fresh(key) for key in keys}
+        missing = [key for key, value in found.items() if value is None]
+        if missing:
+            rows = await self._store.for_subjects(missing)
+            for key in missing:
+                found[key] = tuple(translation.judgement(row) for row in rows[key])
+                cache.put(key, found[key])
+        return [found[key] or () for key in keys]
 
     async def risk_areas(self) -> Answer[tuple[RiskArea, ...]]:
         """The national risk-area list, synced at most once per request."""

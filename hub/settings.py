@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     graphiql: bool = False
     # every GraphQL request answers within this (upstream calls get what is left of it)
     request_deadline_s: float = Field(2.5, gt=0)
+    # judgements read for verdicts are reused this long (a replica's own new judgements at once)
+    judgement_cache_s: float = Field(2.0, ge=0)
     # outbox: a replica's claim on a delivery lasts this long (then another may take it)
     outbox_lease_s: float = Field(15.0, gt=0)
     outbox_poll_s: float = Field(0.5, gt=0)

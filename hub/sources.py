@@ -178,6 +178,8 @@ class Sources:
     guards: dict[str, Guard]
     routes: Routes
     risk_areas: RiskAreaMirror
+    # the hub's own judgements per subject key (hub/loaders.py), kept briefly
+    judgements: AnswerCache[Any]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sources:
@@ -220,11 +222,15 @@ class Sources:
         mirror = RiskAreaMirror(
             national, guards["national"], n.risk_area_sync_interval, n.stale_ttl
         )
-        return cls(provincial, national, macao, hongkong, guards, routes, mirror)
+        judgements: AnswerCache[Any] = AnswerCache(
+            settings.judgement_cache_s, settings.judgement_cache_s
+        )
+        return cls(provincial, national, macao, hongkong, guards, routes, mirror, judgements)
 
     def clear_caches(self) -> None:
         for route in self.routes.all():
             route.cache.clear()
+        self.judgements.clear()
 
     async def close(self) -> None:
         for route in self.routes.all():

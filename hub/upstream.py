@@ -78,6 +78,10 @@ class AnswerCache(Generic[ValueT]):
         if self._entries is not None:
             self._entries[key] = (value, self._timer())
 
+    def forget(self, key: str) -> None:
+        if self._entries is not None:
+            self._entries.pop(key, None)
+
     def clear(self) -> None:
         if self._entries is not None:
             self._entries.clear()

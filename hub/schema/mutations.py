@@ -357,6 +357,7 @@ async def _judgement(
         "until": None if until is None else until.isoformat(),
     }
     answer = await idempotent(info, operation, key, request, work)
+    context.loaders.forget_judgements(subject)
     return JudgementRecord(
         id=answer["id"],
         action=answer["action"],
