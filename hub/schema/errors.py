@@ -36,9 +36,10 @@ def source_unavailable(exc: SourceError) -> GraphQLError:
         code = "SOURCE_CONTRACT_ERROR"
     elif isinstance(exc, SourceRejected):
         code = "SOURCE_REJECTED"
+    # the connector's own words name the route and what went wrong, never a person
     return GraphQLError(
         f"the {exc.source} system did not answer usably",
-        extensions={"code": code, "source": exc.source},
+        extensions={"code": code, "source": exc.source, "detail": str(exc)},
     )
 
 

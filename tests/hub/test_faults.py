@@ -24,9 +24,9 @@ from connectors.world import World
 from hub.dev_identity import DevIdentity
 from tests.hub.conftest import Hub, hub_settings, serving
 
-DEADLINE_S = 1.5
+DEADLINE_S = 2.0
 MARGIN_S = 1.0  # the one time bound asserted: it is the behaviour under test
-SOURCE_TIMEOUT_S = 0.5
+SOURCE_TIMEOUT_S = 0.8  # roomy: the simulators share this process (and its GIL) with the hubs
 OPEN_FOR_S = 0.5
 AT = "2022-07-11T22:00:00+08:00"
 GREEN = {"type": "RESIDENT_ID", "number": "440304199003071029"}  # scenario 02: green at AT
@@ -223,7 +223,7 @@ NOT_NEEDS: dict[str, str] = {
 }
 
 FAULTS: dict[str, dict[str, Any]] = {
-    "answers slower than the timeout": {"latency_ms": 800},
+    "answers slower than the timeout": {"latency_ms": 1300},
     "answers every request with its internal error": {"error_rate": 1.0},
     "is down behind a 503": {"outage": "503"},
     "refuses connections": {"outage": "refuse"},
@@ -231,7 +231,7 @@ FAULTS: dict[str, dict[str, Any]] = {
     "sends truncated JSON": {"malformed": "truncated"},
     "sends JSON of the wrong shape": {"malformed": "shape"},
     "rate-limits with Retry-After": {"rate_limit_rate": 1.0, "retry_after_s": 1},
-    "trickles its body": {"trickle_ms": 300},
+    "trickles its body": {"trickle_ms": 500},
 }
 NAMES = {
     "provincial": "the provincial platform",
@@ -321,7 +321,7 @@ async def test_fault_matrix(
 
     # (b) does not need it
     assert status_b == 200 and took_b <= DEADLINE_S + MARGIN_S, (status_b, took_b)
-    assert "errors" not in body_b, body_b
+    assert "errors" not in body_b, body_b["errors"]
     assert body_b["data"] == expected_other
     no_unverified_green(body_b["data"])
 

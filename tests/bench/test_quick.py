@@ -1,0 +1,54 @@
+"""`python -m bench --quick` works: every workload runs, every answer is checked, the upstream
+figures and the table of targets are there. No speed is asserted: that is the benchmark's job."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKLOADS = ("scan", "scan-cold", "citizen", "partner", "analyst50")
+FIGURES = (
+    ("floor saturation", "(reference)"),
+    ("`scan` saturation, 1 worker, share of the floor", ">= 25 %"),
+    ("`scan-cold` upstream requests per client request", "< 0.25"),
+    ("`analyst50` upstream requests per query", "1 per source and route"),
+    ("`scan` p99 at half saturation", "<= upstream + 5 ms"),
+    ("2 workers vs 1", ">= 1.7x"),
+    ("hub memory per worker", "< 300 MB"),
+    ("10,000 vs 1,000,000-person world", "within 10 %"),
+    ("content errors", "0"),
+    ("CPU profile of `scan`", "saved with the results"),
+)
+
+
+def test_quick_benchmark_runs_checks_every_answer_and_reports_each_figure(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    hub = next(r for r in results["runs"] if r["name"] == "hub-1w")
+    assert set(hub["workloads"]) == set(WORKLOADS)
+    for name, workload in hub["workloads"].items():
+        assert workload["saturation"]["ok"] > 0, name
+        assert workload["content_errors"] == 0, (name, workload["saturation"]["error_samples"])
+        assert workload["open"] and all(p["ok"] > 0 for p in workload["open"]), name
+        # upstream requests per client request, per source route, from the simulators' counters
+        per_route = workload["upstream_per_request"]
+        assert per_route and all(
+            ratio > 0 for routes in per_route.values() for ratio in routes.values()
+        ), name
+    floor = next(r for r in results["runs"] if r["name"] == "floor")
+    assert floor["workloads"]["floor"]["saturation"]["ok"] > 0
+    table = (out / "results.md").read_text()
+    for name, target in FIGURES:
+        row = next((line for line in table.splitlines() if name in line), None)
+        assert row is not None and target in row, (name, target)
