@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -18,7 +17,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.http.ides import get_graphql_ide_html
 
-from connectors.provincial import VenueScan
 from connectors.records import DocumentRef
 from connectors.resilience import Deadline
 from hub.audit import AuditLog
@@ -29,7 +27,7 @@ from hub.domain.vocabulary import Region
 from hub.endpoint import GraphQLEndpoint
 from hub.idempotency import Idempotency
 from hub.loaders import Loaders
-from hub.outbox import Deliver, Outbox
+from hub.outbox import Outbox
 from hub.persisted import PersistedOperations
 from hub.ratelimit import RateLimiter
 from hub.schema import build_schema
@@ -37,7 +35,7 @@ from hub.schema.context import Context
 from hub.schema.limits import Limits
 from hub.settings import Settings
 from hub.signing import Signer
-from hub.sources import Sources
+from hub.sources import Sources, deliverers
 from hub.store import JudgementStore
 from hub.store.database import migrate, open_engine
 from hub.writes import Writes
@@ -61,33 +59,6 @@ def graphiql_html(examples: str | None, headers: dict[str, str] | None) -> str:
         preset = f"const defaultHeaders = {json.dumps(headers)};"
         html = html.replace("const defaultHeaders = {};", preset)
     return html
-
-
-def deliverers(sources: Sources) -> dict[str, Deliver]:
-    """How the outbox hands each kind of record to the system that receives it."""
-
-    async def macao_ticket(payload: dict[str, Any], timeout: float) -> None:
-        await sources.macao.deliver_ticket(payload, timeout=timeout)
-
-    async def hongkong_declaration(payload: dict[str, Any], timeout: float) -> None:
-        await sources.hongkong.submit_declaration(
-            payload["id"],
-            DocumentRef(payload["doc_type"], payload["doc_no"]),
-            plate=payload["plate"],
-            port=payload["port"],
-            planned_entry_at=datetime.fromisoformat(payload["planned_entry_at"]),
-            lodging=payload["lodging"],
-            timeout=timeout,
-        )
-
-    async def provincial_scan(payload: dict[str, Any], timeout: float) -> None:
-        await sources.provincial.record_venue_scans([VenueScan(**payload)], timeout=timeout)
-
-    return {
-        "macao_ticket": macao_ticket,
-        "hongkong_declaration": hongkong_declaration,
-        "provincial_scan": provincial_scan,
-    }
 
 
 def authenticator(settings: Settings) -> Authenticator:

@@ -12,13 +12,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from connectors.errors import SourceError
 from connectors.hongkong import HongKongClient, HongKongConfig
 from connectors.macao import MacaoClient, MacaoConfig
 from connectors.national import NationalClient, NationalConfig
-from connectors.provincial import ProvincialClient, ProvincialConfig
+from connectors.provincial import ProvincialClient, ProvincialConfig, VenueScan
+from connectors.records import DocumentRef
 from connectors.resilience import (
     BreakerConfig,
     BreakerState,
@@ -31,6 +33,7 @@ from connectors.resilience import (
 )
 from hub import translation
 from hub.domain.facts import RiskArea
+from hub.outbox import Deliver
 from hub.settings import Settings, SourceSettings
 from hub.upstream import Answer, AnswerCache, UpstreamRoute
 
@@ -237,3 +240,30 @@ class Sources:
             await route.close()
         for client in (self.provincial, self.national, self.macao, self.hongkong):
             await client.close()
+
+
+def deliverers(sources: Sources) -> dict[str, Deliver]:
+    """How the outbox hands each kind of record to the system that receives it."""
+
+    async def macao_ticket(payload: dict[str, Any], timeout: float) -> None:
+        await sources.macao.deliver_ticket(payload, timeout=timeout)
+
+    async def hongkong_declaration(payload: dict[str, Any], timeout: float) -> None:
+        await sources.hongkong.submit_declaration(
+            payload["id"],
+            DocumentRef(payload["doc_type"], payload["doc_no"]),
+            plate=payload["plate"],
+            port=payload["port"],
+            planned_entry_at=datetime.fromisoformat(payload["planned_entry_at"]),
+            lodging=payload["lodging"],
+            timeout=timeout,
+        )
+
+    async def provincial_scan(payload: dict[str, Any], timeout: float) -> None:
+        await sources.provincial.record_venue_scans([VenueScan(**payload)], timeout=timeout)
+
+    return {
+        "macao_ticket": macao_ticket,
+        "hongkong_declaration": hongkong_declaration,
+        "provincial_scan": provincial_scan,
+    }

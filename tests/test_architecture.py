@@ -82,3 +82,34 @@ def test_the_domain_never_reads_the_clock(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     for forbidden in ("datetime.now(", "date.today(", "time.time(", "utcnow("):
         assert forbidden not in text, f"{path.name} reads the clock ({forbidden})"
+
+
+CLIENT_PACKAGES = {f"connectors.{source}" for source in SOURCES}
+TOOLS = {"hub/demo.py", "hub/conformance.py", "hub/cli.py"}  # commands, not the serving path
+
+
+def imports_any(path: Path, prefixes: set[str]) -> set[str]:
+    return {m for m in imports(path) if any(m == p or m.startswith(p + ".") for p in prefixes)}
+
+
+@pytest.mark.parametrize("path", files("hub"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_serving_path_never_imports_a_simulator_or_the_world(path: Path) -> None:
+    if str(path.relative_to(ROOT)) in TOOLS:
+        return
+    found = imports_any(path, {"connectors.sandbox", "connectors.world", "connectors.simulation"})
+    found |= {m for m in imports(path) if m.endswith(".simulator")}
+    assert not found, f"{path.name} imports {sorted(found)}"
+
+
+@pytest.mark.parametrize("path", files("hub"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_sources_module_builds_connector_clients(path: Path) -> None:
+    relative = str(path.relative_to(ROOT))
+    if relative in TOOLS or relative == "hub/sources.py":
+        return
+    assert not imports_any(path, CLIENT_PACKAGES), f"{path.name} imports a connector package"
+
+
+@pytest.mark.parametrize("path", files("hub/schema"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_resolvers_never_talk_http_or_sql(path: Path) -> None:
+    found = imports_any(path, {"aiohttp", "sqlalchemy", "sqlmodel", "asyncpg", "aiosqlite"})
+    assert not found, f"{path.name} imports {sorted(found)}"
