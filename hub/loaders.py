@@ -101,6 +101,7 @@ class Loaders:
 
     def forget_judgements(self, subject_key: str) -> None:
         """A judgement was just recorded for this subject: the next verdict reads it."""
+        self._store.note_judged(subject_key)
         self._sources.judgements.forget(subject_key)
 
     async def driver_status(self, doc: DocumentRef) -> str | None:
@@ -127,7 +128,10 @@ class Loaders:
         database a query on every scan; a judgement recorded here clears its subject's entry,
         and other replicas see it within the cache's freshness."""
         cache = self._sources.judgements
-        found = {key: cache.fresh(key) for key in keys}
+        judged = set(await self._store.judged(keys))
+        found: dict[str, tuple[Judgement, ...] | None] = {
+            key: cache.fresh(key) if key in judged else () for key in keys
+        }
         missing = [key for key, value in found.items() if value is None]
         if missing:
             rows = await self._store.for_subjects(missing)

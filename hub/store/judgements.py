@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, func
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,10 +44,25 @@ def _utc(value: datetime | None) -> datetime | None:
 class JudgementStore:
     """Reads and writes judgements; one engine per app, opened in the lifespan."""
 
-    def __init__(self, engine: AsyncEngine, *, owns_engine: bool = False) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        owns_engine: bool = False,
+        refresh_s: float = 1.0,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._engine = engine
         self._owns_engine = owns_engine
         self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        # Judgements are rare: the set of subjects that have any is small, mirrored here and
+        # refreshed at most every `refresh_s`, so a verdict for anyone else asks no database.
+        self._judged: frozenset[str] = frozenset()
+        self._count = -1
+        self._refreshed_at: float | None = None
+        self._refresh_s = refresh_s
+        self._timer = timer
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, url: str) -> JudgementStore:
@@ -61,6 +78,30 @@ class JudgementStore:
     async def ping(self) -> None:
         async with self._sessions() as session:
             await session.exec(select(JudgementRow.id).limit(1))
+
+    async def judged(self, subject_keys: Iterable[str]) -> list[str]:
+        """Those of these subjects that have at least one judgement (recorded on any replica
+        more than `refresh_s` ago, or on this one at any time)."""
+        checked = self._refreshed_at
+        if checked is None or self._timer() - checked >= self._refresh_s:
+            async with self._lock:
+                if self._refreshed_at == checked:  # nobody refreshed while this one waited
+                    await self._refresh()
+        return [key for key in subject_keys if key in self._judged]
+
+    async def _refresh(self) -> None:
+        async with self._sessions() as session:
+            counted = await session.exec(select(func.count()).select_from(JudgementRow))
+            count = counted.one()  # judgements are only ever added: a count tells
+            if count != self._count:
+                keys = await session.exec(select(JudgementRow.subject_key).distinct())
+                self._judged = frozenset(keys)
+                self._count = count
+        self._refreshed_at = self._timer()
+
+    def note_judged(self, subject_key: str) -> None:
+        """A judgement was recorded here: its subject is judged from now on, for this replica."""
+        self._judged = self._judged | {subject_key}
 
     async def add(self, row: JudgementRow) -> None:
         row.assigned_at = _utc(row.assigned_at)  # type: ignore[assignment]
