@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -45,6 +46,7 @@ Info = strawberry.Info[Context, None]
 CODE_TOKEN_LIFETIME = timedelta(minutes=2)
 
 KeyT = TypeVar("KeyT")
+T = TypeVar("T")
 ValueT = TypeVar("ValueT")
 
 
@@ -147,40 +149,40 @@ class Citizen:
     async def _records(self, info: Info) -> ProvincialFacts | None:
         return await load(info.context.loaders.health_records, self.ref)
 
+    async def _listed(
+        self, info: Info, pick: Callable[[ProvincialFacts], Iterable[Any]], show: Callable[[Any], T]
+    ) -> list[T] | None:
+        """One kind of provincial record, shown; None when the person is not registered."""
+        found = await self._records(info)
+        return None if found is None else [show(record) for record in pick(found)]
+
     @strawberry.field(description="Case records")
     async def cases(self, info: Info) -> list[Case] | None:
-        found = await self._records(info)
-        return None if found is None else [Case.of(c) for c in found.cases]
+        return await self._listed(info, lambda f: f.cases, Case.of)
 
     @strawberry.field(description="Key-population listings")
     async def listings(self, info: Info) -> list[Listing] | None:
-        found = await self._records(info)
-        return None if found is None else [Listing.of(x) for x in found.listings]
+        return await self._listed(info, lambda f: f.listings, Listing.of)
 
     @strawberry.field(description="Nucleic acid tests, newest sample first")
     async def nat_tests(self, info: Info, last: int | None = None) -> list[NatTest] | None:
-        found = await self._records(info)
-        if found is None:
-            return None
-        tests = sorted(found.nat_tests, key=lambda t: t.sampled_at, reverse=True)
-        return [NatTest.of(t) for t in (tests[:last] if last is not None else tests)]
+        def newest(found: ProvincialFacts) -> list[Any]:
+            tests = sorted(found.nat_tests, key=lambda t: t.sampled_at, reverse=True)
+            return tests[:last] if last is not None else tests
+
+        return await self._listed(info, newest, NatTest.of)
 
     @strawberry.field(description="Serum antibody tests")
     async def antibody_tests(self, info: Info) -> list[AntibodyTest] | None:
-        found = await self._records(info)
-        return None if found is None else [AntibodyTest.of(t) for t in found.antibody_tests]
+        return await self._listed(info, lambda f: f.antibody_tests, AntibodyTest.of)
 
     @strawberry.field(description="Overseas entry records")
     async def entries(self, info: Info) -> list[Entry] | None:
-        found = await self._records(info)
-        return None if found is None else [Entry.of(e) for e in found.entries]
+        return await self._listed(info, lambda f: f.entries, Entry.of)
 
     @strawberry.field(description="Health certificates")
     async def health_certificates(self, info: Info) -> list[HealthCertificate] | None:
-        found = await self._records(info)
-        return (
-            None if found is None else [HealthCertificate.of(h) for h in found.health_certificates]
-        )
+        return await self._listed(info, lambda f: f.health_certificates, HealthCertificate.of)
 
     @strawberry.field(description="Trips, each with the risk level its area had at the visit")
     async def trips(self, info: Info) -> list[Trip] | None:

@@ -177,9 +177,7 @@ class Mutation:
     @strawberry.mutation(description="Citizens: carry the code to Macao, or into Guangdong")
     async def request_code_transfer(self, info: Info, input: CodeTransferInput) -> TransferTicket:
         context = info.context
-        document = _own_document(info)
-        subject = context.loaders.subject_key(DocumentRef(document.type.value, document.number))
-        context.record_access(subject, str(info.path.key), ("requestCodeTransfer",))
+        document = _own_document(info, "requestCodeTransfer")
         now = context.now()
 
         async def work() -> tuple[dict[str, Any], list[Any]]:
@@ -201,9 +199,7 @@ class Mutation:
         self, info: Info, input: TripDeclarationInput
     ) -> TripDeclaration:
         context = info.context
-        document = _own_document(info)
-        subject = context.loaders.subject_key(DocumentRef(document.type.value, document.number))
-        context.record_access(subject, str(info.path.key), ("declareCrossBorderTrip",))
+        document = _own_document(info, "declareCrossBorderTrip")
         now = context.now()
 
         async def work() -> tuple[dict[str, Any], list[Any]]:
@@ -271,12 +267,16 @@ class Mutation:
         )
 
 
-def _own_document(info: Info) -> Any:
-    document = info.context.caller.document
+def _own_document(info: Info, operation: str) -> Any:
+    """The signed-in citizen's own document; the access to their data is recorded."""
+    context = info.context
+    document = context.caller.document
     if document is None:
         raise GraphQLError(
             "only a signed-in citizen can ask this", extensions={"code": "FORBIDDEN"}
         )
+    subject = context.loaders.subject_key(DocumentRef(document.type.value, document.number))
+    context.record_access(subject, str(info.path.key), (operation,))
     return document
 
 
