@@ -4,10 +4,10 @@
 //   node tests/browser/graphiql.mjs <graphiql url> <screenshot.png> [operation]
 //
 // Prints one JSON object on stdout and exits 0 when the page worked, 1 when it did not.
-// The page loads React, GraphiQL and friends from https://unpkg.com with SRI hashes. This
-// machine cannot reach unpkg, so every such request is answered from ./node_modules, which
-// package-lock.json pins to the versions the page asks for: the browser still checks the
-// hashes, so the page runs exactly as a user's browser would run it.
+// The page loads React, GraphiQL and friends from their CDN with SRI hashes. The test runs
+// offline, so every such request is answered from ./node_modules, which package-lock.json
+// pins to the versions the page asks for: the browser still checks the hashes, so the page
+// runs exactly as a user's browser would run it.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

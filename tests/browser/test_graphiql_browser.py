@@ -68,7 +68,7 @@ def test_a_person_runs_venue_scan_in_graphiql_and_sees_the_colour(
     report = json.loads(run.stdout)
     assert run.returncode == 0, json.dumps(report["problems"], indent=2, ensure_ascii=False)
 
-    # The page's seven unpkg files came from tests/browser/node_modules, Chromium accepted their
+    # The page's seven CDN files came from tests/browser/node_modules, Chromium accepted their
     # integrity hashes (or the page would not have run), and nothing else left loopback.
     assert len(report["served"]) == 7, report["served"]
     assert report["refused"] == []
