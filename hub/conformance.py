@@ -12,6 +12,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from hub.store import JudgementRow
+
 REGIONS = {"MACAO": "macao", "HONGKONG": "hongkong"}
 PACKAGED = Path(__file__).parent / "scenarios"  # the shared reference scenarios, copied
 SCENARIO_RESILIENCE = {"breaker_window": 100_000, "breaker_min_calls": 100_000, "max_attempts": 1}
@@ -142,10 +144,27 @@ def run(directory: Path, *, out: TextIO) -> tuple[int, int]:
     return len(scenarios) - failures, failures
 
 
+def judgement_row(judgement: Mapping[str, Any], row_id: str, subject_key: str) -> JudgementRow:
+    """A scenario's judgement (`facts.hub.judgements[]`) as the hub stores it."""
+    target = judgement.get("target") or {}
+    return JudgementRow(
+        id=row_id,
+        subject_key=subject_key,
+        action=judgement["action"],
+        colour=judgement.get("colour"),
+        until=_instant(judgement.get("until")),
+        target_rule=target.get("rule"),
+        target_fact=target.get("fact"),
+        reason=judgement["reason"],
+        assigned_at=datetime.fromisoformat(judgement["assignedAt"]),
+        by=judgement["by"],
+    )
+
+
 async def _store_judgements(settings: Any, scenarios: list[dict[str, Any]]) -> None:
     """The hub's own records of each scenario, written as the judging officials would have."""
     from hub.domain.documents import parse_document, subject_key
-    from hub.store import JudgementRow, JudgementStore
+    from hub.store import JudgementStore
 
     secret = settings.subject_key_secret.get_secret_value().encode()
     store = await JudgementStore.open(settings.database_url)
@@ -157,21 +176,8 @@ async def _store_judgements(settings: Any, scenarios: list[dict[str, Any]]) -> N
             given = scenario["subject"]["document"]
             doc = parse_document(given["type"], given["number"], today=date.max)
             for j in judgements:
-                target = j.get("target") or {}
-                await store.add(
-                    JudgementRow(
-                        id=f"{scenario['id']}:{j['id']}",
-                        subject_key=subject_key(doc, secret),
-                        action=j["action"],
-                        colour=j.get("colour"),
-                        until=_instant(j.get("until")),
-                        target_rule=target.get("rule"),
-                        target_fact=target.get("fact"),
-                        reason=j["reason"],
-                        assigned_at=datetime.fromisoformat(j["assignedAt"]),
-                        by=j["by"],
-                    )
-                )
+                row_id = f"{scenario['id']}:{j['id']}"
+                await store.add(judgement_row(j, row_id, subject_key(doc, secret)))
     finally:
         await store.close()
 

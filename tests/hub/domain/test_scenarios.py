@@ -4,34 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from importlib.resources import files
 from typing import Any
 
 import pytest
 
-from hub.domain.documents import InvalidDocument, parse_document
-from hub.domain.facts import (
-    Case,
-    CaseStatus,
-    DriverDeclaration,
-    Entry,
-    Flag,
-    Judgement,
-    JudgementAction,
-    Listing,
-    ListingCategory,
-    NatTest,
-    RiskArea,
-    RiskLevel,
-    SubjectFacts,
-    TestResult,
-    Trip,
+from connectors.records import (
+    hongkong_from_json,
+    national_from_json,
+    provincial_from_json,
+    risk_areas_from_json,
 )
+from hub import translation
+from hub.conformance import judgement_row
+from hub.domain.documents import InvalidDocument, parse_document
+from hub.domain.facts import RiskArea, SubjectFacts
 from hub.domain.policy import NoPolicyInForce, PolicyBook
 from hub.domain.recognition import recognise
 from hub.domain.rules import evaluate
-from hub.domain.vocabulary import Colour, Region
 
 SCENARIOS = sorted(
     (item for item in (files("hub") / "scenarios").iterdir() if item.name.endswith(".json")),
@@ -44,97 +36,26 @@ def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def _maybe(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
 def subject_facts(data: Mapping[str, Any], unavailable: list[str]) -> SubjectFacts:
-    """The scenario's facts in the domain's vocabulary (the loaders' job, done by hand)."""
-    prov = data.get("provincial", {})
-    nat = data.get("national", {})
-    hk = data.get("hongkong", {})
-    hub = data.get("hub", {})
-    return SubjectFacts(
-        cases=tuple(
-            Case(
-                c["id"],
-                CaseStatus(c["status"]),
-                _at(c["diagnosedAt"]),
-                _maybe(c.get("dischargedAt")),
-            )
-            for c in prov.get("cases", [])
-        ),
-        listings=tuple(
-            Listing(
-                item["id"],
-                ListingCategory(item["category"]),
-                _at(item["assignedAt"]),
-                item.get("issuer", ""),
-                _maybe(item.get("lastExposureAt")),
-            )
-            for item in prov.get("listings", [])
-        ),
-        nat_tests=tuple(
-            NatTest(
-                t["id"],
-                _at(t["sampledAt"]),
-                _at(t["reportedAt"]),
-                TestResult(t["result"]),
-                t["institution"],
-                frozenset(Region(r) for r in t.get("recognisedBy", [])),
-            )
-            for t in prov.get("natTests", [])
-        ),
-        entries=tuple(
-            Entry(e["id"], _at(e["enteredAt"]), e["port"], e["origin"])
-            for e in prov.get("entries", [])
-        ),
-        trips=tuple(Trip(t["areaCode"], _at(t["at"])) for t in nat.get("trips", [])),
-        flags=tuple(
-            Flag(
-                f["id"],
-                f["issuer"],
-                Colour.of_fact(f["colour"]),
-                f.get("reason", ""),
-                _at(f["assignedAt"]),
-                _maybe(f.get("revokedAt")),
-            )
-            for f in nat.get("flags", [])
-        ),
-        driver_declarations=tuple(
-            DriverDeclaration(
-                d["id"], _at(d["enteredAt"]), d["port"], d["plate"], _maybe(d.get("exitedAt"))
-            )
-            for d in hk.get("driverDeclarations", [])
-        ),
-        judgements=tuple(
-            Judgement(
-                j["id"],
-                JudgementAction(j["action"]),
-                j["reason"],
-                _at(j["assignedAt"]),
-                j["by"],
-                Colour.of_fact(j["colour"]) if j.get("colour") else None,
-                _maybe(j.get("until")),
-                j.get("target", {}).get("rule"),
-                j.get("target", {}).get("fact"),
-            )
-            for j in hub.get("judgements", [])
-        ),
-        unavailable=frozenset(unavailable),
+    """The scenario's facts as the hub's loaders would hand them to the rules: parsed into the
+    sources' records, then translated (the same two steps the hub takes)."""
+    national = national_from_json(data.get("national", {}))
+    facts = translation.subject_facts(
+        provincial_from_json(data.get("provincial", {})),
+        national.trips,
+        national.flags,
+        hongkong_from_json(data.get("hongkong", {})).driver_declarations,
     )
+    judgements = tuple(
+        translation.judgement(judgement_row(j, j["id"], "scenario"))
+        for j in data.get("hub", {}).get("judgements", [])
+    )
+    return replace(facts, judgements=judgements, unavailable=frozenset(unavailable))
 
 
 def risk_areas(data: Mapping[str, Any]) -> tuple[RiskArea, ...]:
     return tuple(
-        RiskArea(
-            a["areaCode"],
-            a.get("name", a["areaCode"]),
-            RiskLevel(a["level"]),
-            _at(a["designatedAt"]),
-            _maybe(a.get("liftedAt")),
-        )
-        for a in data.get("national", {}).get("riskAreas", [])
+        translation.risk_area(area) for area in risk_areas_from_json(data.get("national", {}))
     )
 
 
