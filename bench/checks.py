@@ -110,13 +110,12 @@ class Oracle:
 
     def __init__(self, seed: int, size: int, anchor: datetime) -> None:
         from connectors.world import World
-        from hub import translation
+        from hub.demo import world_risk_areas
         from hub.domain.policy import PolicyBook
 
         self.world = World(seed=seed, size=size, now=anchor)
         self.book = PolicyBook.default()
-        # the national list as the hub mirrors it (demo.colour_of reads the same)
-        self.areas = tuple(translation.risk_area(a) for _, a in self.world.risk_area_changes(0))
+        self.areas = world_risk_areas(self.world)  # the national list as the hub mirrors it
 
     def document(self, index: int) -> Any:
         return self.world.document(index)

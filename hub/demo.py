@@ -15,6 +15,7 @@ from connectors.records import DocumentRef
 from connectors.world import World
 from hub import translation
 from hub.conformance import PACKAGED
+from hub.domain.facts import RiskArea
 from hub.domain.policy import PolicyBook
 from hub.domain.rules import evaluate
 
@@ -37,8 +38,20 @@ def verdict_of(world: World, doc: DocumentRef, at: datetime, book: PolicyBook) -
         person.national.flags,
         person.hongkong.driver_declarations,
     )
-    areas = tuple(translation.risk_area(a) for _, a in world.risk_area_changes(0))
-    return evaluate(facts, areas, at, book.in_force(at)), facts
+    return evaluate(facts, world_risk_areas(world), at, book.in_force(at)), facts
+
+
+_AREAS: dict[int, tuple[int, tuple[RiskArea, ...]]] = {}
+
+
+def world_risk_areas(world: World) -> tuple[RiskArea, ...]:
+    """The world's risk-area list as the hub mirrors it; translated once per list version, not
+    once per person asked about."""
+    cached = _AREAS.get(id(world))
+    if cached is None or cached[0] != world.risk_area_version:
+        areas = tuple(translation.risk_area(a) for _, a in world.risk_area_changes(0))
+        cached = _AREAS[id(world)] = (world.risk_area_version, areas)
+    return cached[1]
 
 
 def colour_of(world: World, doc: DocumentRef, at: datetime, book: PolicyBook) -> str | None:
