@@ -1,21 +1,19 @@
-"""Per-request DataLoaders: the ONLY hub module that awaits a connector (through the shared
+"""Per-request loaders: the ONLY hub module that awaits a connector (through the shared
 upstream routes).
 
-Within a request, every look-up of one route is gathered into one call to the route; across
-requests, the route batches and shares calls (hub/upstream.py). A failure reaches exactly the
-keys of the call that failed. `subject_facts` assembles what the colour rules read and says,
+Each route is asked about a document at most once per request; the route batches and shares
+calls within and across requests (hub/upstream.py). A failure reaches exactly the keys of the
+call that failed. `subject_facts` assembles what the colour rules read and says,
 per source, whether its answer was fresh, stale (with its age) or missing.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, TypeVar
-
-from strawberry.dataloader import DataLoader
+from typing import Any, Generic, TypeVar
 
 from connectors.errors import SourceError
 from connectors.records import (
@@ -61,8 +59,64 @@ class Gathered:
     provenance: tuple[Provenance, ...]
 
 
+# What a request holds for one look-up: the answer, or the look-up under way
+Begun = Answer[ValueT] | asyncio.Future[Answer[ValueT] | SourceError]
+
+
+class RouteLoader(Generic[ValueT]):
+    """One route as one request sees it: each document asked at most once per request, so
+    every field of the request sees the same answer. Batching across documents and requests is
+    the route's own (hub/upstream.py): a request's look-ups of fifty people land in one batch
+    call because they reach the route within its window, with no per-request batcher on top."""
+
+    __slots__ = ("_route", "_key_of", "_deadline", "_begun")
+
+    def __init__(
+        self,
+        route: UpstreamRoute[ValueT],
+        key_of: Callable[[DocumentRef], str],
+        deadline: Deadline,
+    ) -> None:
+        self._route = route
+        self._key_of = key_of
+        self._deadline = deadline
+        self._begun: dict[DocumentRef, Begun[ValueT]] = {}
+
+    def begin(self, doc: DocumentRef) -> Begun[ValueT]:
+        """The answer when it is at hand (a fresh cache entry: no waiting, no task), else the
+        look-up under way, started now if this request had not asked yet."""
+        found = self._begun.get(doc)
+        if found is None:
+            key = self._key_of(doc)
+            value = self._route.cache.fresh(key)
+            if value is not None:
+                found = Answer(value)
+            else:
+                found = asyncio.ensure_future(self._route.get(key, doc, self._deadline))
+            self._begun[doc] = found
+        return found
+
+    async def load(self, doc: DocumentRef) -> Answer[ValueT]:
+        """The answer; a source that failed raises its SourceError."""
+        return _raised(await _settled(self.begin(doc)))
+
+
+async def _settled(begun: Begun[ValueT]) -> Answer[ValueT] | SourceError:
+    if isinstance(begun, Answer):
+        return begun
+    # shield: one field giving up (a bounded wait, a client gone) never cancels the look-up
+    # the request's other fields share
+    return await asyncio.shield(begun)
+
+
+def _raised(answer: Answer[ValueT] | SourceError) -> Answer[ValueT]:
+    if isinstance(answer, SourceError):
+        raise answer
+    return answer
+
+
 class Loaders:
-    """One request's loaders; built in the GraphQL context, discarded with the request."""
+    """One request's view of the sources; built in the GraphQL context, discarded with it."""
 
     def __init__(
         self,
@@ -74,30 +128,33 @@ class Loaders:
         self._sources = sources
         self._store = store
         self._subject_key = subject_key
+        self._keys: dict[DocumentRef, str] = {}
         self.deadline = deadline
         routes = sources.routes
-        self.identity: DataLoader[DocumentRef, Answer[Identity | None]] = self._loader(
-            routes.identity
+        key_of = self.subject_key
+        self.identity: RouteLoader[Identity | None] = RouteLoader(routes.identity, key_of, deadline)
+        self.health_records: RouteLoader[ProvincialFacts | None] = RouteLoader(
+            routes.health_records, key_of, deadline
         )
-        self.health_records: DataLoader[DocumentRef, Answer[ProvincialFacts | None]] = self._loader(
-            routes.health_records
+        self.trips: RouteLoader[tuple[Trip, ...]] = RouteLoader(routes.trips, key_of, deadline)
+        self.flags: RouteLoader[tuple[Flag, ...]] = RouteLoader(routes.flags, key_of, deadline)
+        self.driver_declarations: RouteLoader[tuple[DriverDeclaration, ...]] = RouteLoader(
+            routes.driver_declarations, key_of, deadline
         )
-        self.trips: DataLoader[DocumentRef, Answer[tuple[Trip, ...]]] = self._loader(routes.trips)
-        self.flags: DataLoader[DocumentRef, Answer[tuple[Flag, ...]]] = self._loader(routes.flags)
-        self.driver_declarations: DataLoader[DocumentRef, Answer[tuple[DriverDeclaration, ...]]] = (
-            self._loader(routes.driver_declarations)
+        self.macao_code: RouteLoader[MacaoCode | None] = RouteLoader(
+            routes.macao_code, key_of, deadline
         )
-        self.macao_code: DataLoader[DocumentRef, Answer[MacaoCode | None]] = self._loader(
-            routes.macao_code
+        self.hongkong_code: RouteLoader[HongKongCode | None] = RouteLoader(
+            routes.hongkong_code, key_of, deadline
         )
-        self.hongkong_code: DataLoader[DocumentRef, Answer[HongKongCode | None]] = self._loader(
-            routes.hongkong_code
-        )
-        self.judgements: DataLoader[str, tuple[Judgement, ...]] = DataLoader(self._judgements)
         self._risk_areas: asyncio.Future[Answer[tuple[RiskArea, ...]]] | None = None
 
     def subject_key(self, doc: DocumentRef) -> str:
-        return self._subject_key(doc)
+        """The subject's keyed hash, computed once per request."""
+        key = self._keys.get(doc)
+        if key is None:
+            key = self._keys[doc] = self._subject_key(doc)
+        return key
 
     def forget_judgements(self, subject_key: str) -> None:
         """A judgement was just recorded for this subject: the next verdict reads it."""
@@ -115,59 +172,59 @@ class Loaders:
     def source_health(self) -> list[SourceHealth]:
         return [guard.status() for guard in self._sources.guards.values()]
 
-    def _loader(self, route: UpstreamRoute[ValueT]) -> DataLoader[DocumentRef, Answer[ValueT]]:
-        async def load(docs: list[DocumentRef]) -> Sequence[Answer[ValueT] | BaseException]:
-            keys = [self._subject_key(doc) for doc in docs]
-            answers = await route.get_many(dict(zip(keys, docs, strict=True)), self.deadline)
-            return [answers[key] for key in keys]
-
-        return DataLoader(load)
-
-    async def _judgements(self, keys: list[str]) -> list[tuple[Judgement, ...]]:
-        """Judgements per subject: almost everyone has none, so a short-lived cache spares the
-        database a query on every scan; a judgement recorded here clears its subject's entry,
-        and other replicas see it within the cache's freshness."""
+    async def judgements(self, subject_key: str) -> tuple[Judgement, ...]:
+        """The subject's judgements: almost everyone has none, and the store's mirror of judged
+        subjects says so without a query; a judged subject's are cached briefly. A judgement
+        recorded here clears its subject's entry; other replicas see it within the cache's
+        freshness."""
+        if not await self._store.judged((subject_key,)):
+            return ()
         cache = self._sources.judgements
-        judged = set(await self._store.judged(keys))
-        found: dict[str, tuple[Judgement, ...] | None] = {
-            key: cache.fresh(key) if key in judged else () for key in keys
-        }
-        missing = [key for key, value in found.items() if value is None]
-        if missing:
-            rows = await self._store.for_subjects(missing)
-            for key in missing:
-                found[key] = tuple(translation.judgement(row) for row in rows[key])
-                cache.put(key, found[key])
-        return [found[key] or () for key in keys]
+        found: tuple[Judgement, ...] | None = cache.fresh(subject_key)
+        if found is None:
+            rows = await self._store.for_subjects([subject_key])
+            found = tuple(translation.judgement(row) for row in rows[subject_key])
+            cache.put(subject_key, found)
+        return found
 
     async def risk_areas(self) -> Answer[tuple[RiskArea, ...]]:
         """The national risk-area list, synced at most once per request."""
         if self._risk_areas is None:
-            self._risk_areas = asyncio.ensure_future(self._sources.risk_areas.areas(self.deadline))
+            mirror = self._sources.risk_areas
+            current = mirror.current()
+            if current is not None:
+                return current
+            self._risk_areas = asyncio.ensure_future(mirror.areas(self.deadline))
         return await self._risk_areas
 
+    async def _risk_answer(self) -> Answer[tuple[RiskArea, ...]] | SourceError:
+        try:
+            return await self.risk_areas()
+        except SourceError as exc:
+            return exc
+
     async def subject_facts(self, doc: DocumentRef) -> Gathered:
-        """What the colour rules read about one person, with each source's provenance."""
-        records, trips, flags, declarations, areas, judgements = await asyncio.gather(
-            self.health_records.load(doc),
-            self.trips.load(doc),
-            self.flags.load(doc),
-            self.driver_declarations.load(doc),
-            self.risk_areas(),
-            self.judgements.load(self._subject_key(doc)),
-            return_exceptions=True,
+        """What the colour rules read about one person, with each source's provenance.
+
+        Every look-up starts before any is awaited, so the sources are asked in one round; a
+        request whose answers are all cached never waits at all."""
+        begun = (
+            self.health_records.begin(doc),
+            self.trips.begin(doc),
+            self.flags.begin(doc),
+            self.driver_declarations.begin(doc),
         )
-        if isinstance(judgements, BaseException):
-            raise judgements  # the hub's own store failing is not a source outage
+        # the hub's own store failing raises here: that is not a source outage
+        judgements = await self.judgements(self.subject_key(doc))
+        areas = await self._risk_answer()
+        records, trips, flags, declarations = [await _settled(b) for b in begun]
         ages: dict[Source, list[float]] = {source: [] for source in RULE_SOURCES}
         missing: set[Source] = set()
 
-        def known(answer: Answer[Any] | BaseException, source: Source, empty: Any) -> Any:
+        def known(answer: Answer[Any] | SourceError, source: Source, empty: Any) -> Any:
             if isinstance(answer, SourceError):
                 missing.add(source)
                 return empty
-            if isinstance(answer, BaseException):
-                raise answer
             if answer.stale_age is not None:
                 ages[source].append(answer.stale_age)
             return answer.value
@@ -185,8 +242,11 @@ class Loaders:
             else Provenance(source, Freshness.STALE, max(ages[source]))
             if ages[source]
             else Provenance(source, Freshness.FRESH)
-            for source in sorted(RULE_SOURCES)
+            for source in RULE_SOURCES_SORTED
         )
         unavailable = frozenset(source.value for source in missing)
         facts = replace(facts, judgements=judgements, unavailable=unavailable)
         return Gathered(facts, known_areas, provenance)
+
+
+RULE_SOURCES_SORTED = tuple(sorted(RULE_SOURCES))

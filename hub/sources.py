@@ -97,10 +97,15 @@ class RiskAreaMirror:
     def _age(self) -> float | None:
         return None if self._synced_at is None else self._timer() - self._synced_at
 
-    async def areas(self, deadline: Deadline) -> Answer[tuple[RiskArea, ...]]:
+    def current(self) -> Answer[tuple[RiskArea, ...]] | None:
+        """The list if it was synced within the interval (nothing to wait for), else None."""
         age = self._age()
-        if age is not None and age < self._interval:
-            return Answer(self._areas)
+        return Answer(self._areas) if age is not None and age < self._interval else None
+
+    async def areas(self, deadline: Deadline) -> Answer[tuple[RiskArea, ...]]:
+        current = self.current()
+        if current is not None:
+            return current
         asked_at = self._timer()
         async with self._lock:
             age = self._age()

@@ -132,6 +132,19 @@ class UpstreamRoute(Generic[ValueT]):
             await self._wait(waiting, deadline, results)
         return results
 
+    async def get(
+        self, key: str, doc: DocumentRef, deadline: Deadline
+    ) -> Answer[ValueT] | SourceError:
+        """One subject's answer (`get_many` for one key, without its dictionaries)."""
+        value = self.cache.fresh(key)
+        if value is not None:
+            return Answer(value)
+        future = self._in_flight.get(key) or self._enqueue(key, doc, deadline)
+        self._extend(key, deadline)
+        results: dict[str, Answer[ValueT] | SourceError] = {}
+        await self._wait({key: future}, deadline, results)
+        return results[key]
+
     async def _wait(
         self,
         waiting: dict[str, asyncio.Future[Any]],

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import strawberry
-from strawberry.dataloader import DataLoader
 
 from connectors.errors import SourceError
 from connectors.records import DocumentRef, ProvincialFacts
@@ -19,7 +18,7 @@ from hub.domain.recognition import recognise
 from hub.domain.rules import evaluate, level_at
 from hub.domain.vocabulary import Colour
 from hub.domain.vocabulary import Region as DomainRegion
-from hub.loaders import Gathered
+from hub.loaders import Gathered, RouteLoader
 from hub.permissions import PAST_INSTANT_ROLES
 from hub.schema import errors
 from hub.schema.context import Context
@@ -40,20 +39,18 @@ from hub.schema.records import (
     cst,
 )
 from hub.schema.verdicts import HealthCode, Recognition
-from hub.upstream import Answer
 
 Info = strawberry.Info[Context, None]
 CODE_TOKEN_LIFETIME = timedelta(minutes=2)
 
-KeyT = TypeVar("KeyT")
 T = TypeVar("T")
 ValueT = TypeVar("ValueT")
 
 
-async def load(loader: DataLoader[KeyT, Answer[ValueT]], key: KeyT) -> ValueT:
-    """Load one key; a source failure becomes this field's error, naming the source."""
+async def load(loader: RouteLoader[ValueT], doc: DocumentRef) -> ValueT:
+    """One document's answer; a source failure becomes this field's error, naming the source."""
     try:
-        return (await loader.load(key)).value
+        return (await loader.load(doc)).value
     except SourceError as exc:
         raise errors.source_unavailable(exc) from exc
 
@@ -98,11 +95,15 @@ class Citizen:
     def ref(self) -> DocumentRef:
         return DocumentRef(self._doc.type.value, self._doc.number)
 
-    async def facts(self, info: Info) -> Gathered:
-        """What the rules read, gathered once per person per request however many fields ask."""
+    def start_facts(self, info: Info) -> asyncio.Future[Gathered]:
+        """Start gathering what the rules read, once per person per request."""
         if self._facts is None:
             self._facts = asyncio.ensure_future(info.context.loaders.subject_facts(self.ref))
-        return await self._facts
+        return self._facts
+
+    async def facts(self, info: Info) -> Gathered:
+        """What the rules read, gathered once per person per request however many fields ask."""
+        return await self.start_facts(info)
 
     @strawberry.field(description="The registered name; masked unless it is the caller's own")
     async def name(self, info: Info) -> str | None:

@@ -10,7 +10,6 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.dataloader import DataLoader
 
 from connectors.errors import SourceError
 from connectors.records import DocumentRef
@@ -20,12 +19,12 @@ from hub.domain.recognition import recognise
 from hub.domain.rules import evaluate
 from hub.domain.vocabulary import Colour as DomainColour
 from hub.domain.vocabulary import Region as DomainRegion
+from hub.loaders import RouteLoader
 from hub.schema import errors
 from hub.schema.citizen import Citizen, Info, instant, load, risk_areas
 from hub.schema.records import Colour, DocumentInput, Region, RiskArea, RiskLevel
 from hub.schema.selection import selected_names, selected_paths
 from hub.schema.verdicts import Recognition, SourceHealth
-from hub.upstream import Answer
 
 
 def parse_input(info: Info, given: DocumentInput) -> Document:
@@ -48,9 +47,11 @@ async def registered(info: Info, citizen: Citizen) -> Citizen | None:
     record(info, citizen.ref, selections)
     loaders = info.context.loaders
     wants_identity = bool(selected_names(selections) & {"name", "phone"})
-    loader: DataLoader[DocumentRef, Answer[Any]] = (
-        loaders.identity if wants_identity else loaders.health_records
-    )
+    loader: RouteLoader[Any] = loaders.identity if wants_identity else loaders.health_records
+    if selected_names(selections) & VERDICT_FIELDS:
+        # what the verdict reads is asked now, in the same round as registration, rather than
+        # one upstream round trip later (for someone not registered, the answers are unused)
+        citizen.start_facts(info)
     # A slow provincial platform must not cost the fields that do not need it their answer:
     # wait for registration a third of what is left, then let the fields speak for themselves
     # (the look-up goes on for the fields that need it).
@@ -60,6 +61,9 @@ async def registered(info: Info, citizen: Citizen) -> Citizen | None:
     except (SourceError, TimeoutError):
         return citizen
     return None if found.value is None else citizen
+
+
+VERDICT_FIELDS = frozenset({"healthCode", "recognition"})
 
 
 def record(info: Info, ref: DocumentRef, selections: list[Any]) -> None:
