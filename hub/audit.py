@@ -17,6 +17,7 @@ import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from hub.store.audit import (
     HeadMissing,
     RecordContent,
     StoredRecord,
+    append_in_transaction,
     append_records,
     begin_snapshot,
     chain_hash,
@@ -38,7 +40,7 @@ from hub.store.audit import (
     read_head,
     stream_records,
 )
-from hub.store.database import open_engine
+from hub.store.database import open_engine, open_thread_engine
 
 Outcome = Literal["served", "denied", "failed"]
 _OUTCOMES = frozenset(get_args(Outcome))
@@ -103,6 +105,13 @@ class AuditLog:
     def __init__(self, engine: AsyncEngine, *, owns_engine: bool, group_commit: bool) -> None:
         self._engine = engine
         self._owns_engine = owns_engine
+        # SQLite: each append is one transaction on a thread of its own (hub/store/database.py)
+        self._thread_engine = open_thread_engine(engine)
+        self._thread = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-writer")
+            if self._thread_engine is not None
+            else None
+        )
         self._group_commit = group_commit
         # Serialises this process's writers; other processes are held off by the DB write lock.
         self._lock = asyncio.Lock()
@@ -135,6 +144,9 @@ class AuditLog:
         self._wake.set()
         if self._writer is not None:
             await self._writer
+        if self._thread is not None and self._thread_engine is not None:
+            self._thread.shutdown(wait=True)
+            self._thread_engine.dispose()
         if self._owns_engine:
             await self._engine.dispose()
 
@@ -184,7 +196,16 @@ class AuditLog:
 
     async def _commit(self, contents: list[RecordContent]) -> None:
         async with self._lock:
-            await append_records(self._engine, contents)
+            if self._thread is None:
+                await append_records(self._engine, contents)
+            else:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._thread, self._append_on_thread, contents)
+
+    def _append_on_thread(self, contents: list[RecordContent]) -> None:
+        assert self._thread_engine is not None
+        with self._thread_engine.connect() as connection:
+            append_in_transaction(connection, contents)
 
 
 def _failed(cause: BaseException) -> AuditWriteFailed:

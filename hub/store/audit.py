@@ -25,6 +25,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import Field, SQLModel
 
@@ -114,14 +115,19 @@ def chain_hash(prev_hash: str, seq: int, content: RecordContent) -> str:
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
 
-async def _begin_write(connection: AsyncConnection) -> None:
+def _begin_write_sql(dialect: str) -> str | None:
     """Take the database write lock before the head is read, so two writers cannot both extend it.
 
     SQLite's default deferred BEGIN would let two writers read the same head; BEGIN IMMEDIATE
     takes the write lock up front. PostgreSQL locks the head row with FOR UPDATE instead.
     """
-    if connection.dialect.name == "sqlite":
-        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return "BEGIN IMMEDIATE" if dialect == "sqlite" else None
+
+
+async def _begin_write(connection: AsyncConnection) -> None:
+    statement = _begin_write_sql(connection.dialect.name)
+    if statement is not None:
+        await connection.exec_driver_sql(statement)
 
 
 async def create_tables(engine: AsyncEngine) -> None:
@@ -142,40 +148,45 @@ async def create_tables(engine: AsyncEngine) -> None:
 async def append_records(engine: AsyncEngine, contents: Sequence[RecordContent]) -> None:
     """Chain and insert these records and move the head, all in one transaction."""
     async with engine.connect() as connection:
-        await _begin_write(connection)
-        head = (
-            await connection.execute(
-                select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == HEAD_ID).with_for_update()
-            )
-        ).first()
-        if head is None:
-            raise HeadMissing("the audit head is missing; run `hub audit verify`")
-        seq, prev_hash = int(head.seq), str(head.hash)
-        rows: list[dict[str, Any]] = []
-        for content in contents:
-            seq += 1
-            digest = chain_hash(prev_hash, seq, content)
-            rows.append(
-                {
-                    "seq": seq,
-                    "at": content.at.astimezone(UTC),
-                    "caller_id": content.caller_id,
-                    "role": content.role,
-                    "subject_key": content.subject_key,
-                    "fields": content.fields,
-                    "purpose": content.purpose,
-                    "outcome": content.outcome,
-                    "request_id": content.request_id,
-                    "prev_hash": prev_hash,
-                    "hash": digest,
-                }
-            )
-            prev_hash = digest
-        await connection.execute(insert(RECORDS), rows)
-        await connection.execute(
-            update(HEAD).where(HEAD.c.id == HEAD_ID).values(seq=seq, hash=prev_hash)
+        await connection.run_sync(append_in_transaction, contents)
+
+
+def append_in_transaction(connection: Connection, contents: Sequence[RecordContent]) -> None:
+    """The append as plain synchronous work on one connection: run on a thread of its own for
+    SQLite (one hop for the whole transaction, not one per statement), through `run_sync` for
+    PostgreSQL."""
+    begin = _begin_write_sql(connection.dialect.name)
+    if begin is not None:
+        connection.exec_driver_sql(begin)
+    head = connection.execute(
+        select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == HEAD_ID).with_for_update()
+    ).first()
+    if head is None:
+        raise HeadMissing("the audit head is missing; run `hub audit verify`")
+    seq, prev_hash = int(head.seq), str(head.hash)
+    rows: list[dict[str, Any]] = []
+    for content in contents:
+        seq += 1
+        digest = chain_hash(prev_hash, seq, content)
+        rows.append(
+            {
+                "seq": seq,
+                "at": content.at.astimezone(UTC),
+                "caller_id": content.caller_id,
+                "role": content.role,
+                "subject_key": content.subject_key,
+                "fields": content.fields,
+                "purpose": content.purpose,
+                "outcome": content.outcome,
+                "request_id": content.request_id,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
         )
-        await connection.commit()
+        prev_hash = digest
+    connection.execute(insert(RECORDS), rows)
+    connection.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(seq=seq, hash=prev_hash))
+    connection.commit()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from hub import cli
 from hub.audit import AuditClosed, AuditEntry, AuditLog, AuditWriteFailed, verify
@@ -233,14 +234,22 @@ async def test_appends_from_two_logs_on_one_file_form_one_valid_chain(url: str, 
 async def test_concurrent_appends_share_a_transaction(url: str) -> None:
     engine = open_engine(url)
     commits: list[None] = []
-    event.listen(engine.sync_engine, "commit", lambda _connection: commits.append(None))
-    log = await AuditLog.open(engine)
-    commits.clear()
+
+    def count(_connection: object) -> None:
+        commits.append(None)
+
+    # every engine's commits: the log writes SQLite through an engine of its own, on a thread
+    event.listen(Engine, "commit", count)
     try:
-        await asyncio.gather(*(log.append([entry(n)]) for n in range(1, 101)))
+        log = await AuditLog.open(engine)
+        commits.clear()
+        try:
+            await asyncio.gather(*(log.append([entry(n)]) for n in range(1, 101)))
+        finally:
+            await log.close()
+            await engine.dispose()
     finally:
-        await log.close()
-        await engine.dispose()
+        event.remove(Engine, "commit", count)
     assert 1 <= len(commits) < 100
     assert (await verify(url)).records == 100
 
