@@ -21,6 +21,7 @@ from connectors.records import DocumentRef
 from connectors.resilience import Deadline
 from hub.audit import AuditLog
 from hub.auth import ApiKeyRecord, Authenticator, Caller, Role, TokenRules
+from hub.compiled import CompiledScan
 from hub.domain.documents import Document, DocumentType, subject_key
 from hub.domain.policy import PolicyBook
 from hub.domain.vocabulary import Region
@@ -187,16 +188,21 @@ def create_app(
         )
 
     limits = Limits(surface.max_depth, surface.max_aliases, surface.max_cost)
+    schema = build_schema(limits, surface.max_tokens)
+    persisted = PersistedOperations.from_dir()
+    scan = CompiledScan.build(schema._schema, persisted) if surface.compiled_scan else None
+    app.state.compiled_scan = scan
     endpoint = GraphQLEndpoint(
-        schema=build_schema(limits, surface.max_tokens),
+        schema=schema,
         surface=surface,
         authenticator=authenticator(settings),
-        persisted=PersistedOperations.from_dir(),
+        persisted=persisted,
         rate_limiter=limiter,
         audit=lambda: app.state.audit,
         make_context=make_context,
         clock=clock,
         ide_html=graphiql_html(graphiql_examples, graphiql_headers) if settings.graphiql else None,
+        compiled={persisted.by_name["VenueScan"].text: scan} if scan is not None else None,
     )
     app.add_route("/graphql", endpoint, methods=["GET", "POST"])  # type: ignore[arg-type]
     return app

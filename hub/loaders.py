@@ -203,17 +203,21 @@ class Loaders:
         except SourceError as exc:
             return exc
 
-    async def subject_facts(self, doc: DocumentRef) -> Gathered:
-        """What the colour rules read about one person, with each source's provenance.
-
-        Every look-up starts before any is awaited, so the sources are asked in one round; a
-        request whose answers are all cached never waits at all."""
-        begun = (
+    def begin_facts(self, doc: DocumentRef) -> tuple[Begun[Any], ...]:
+        """Start the look-ups the colour rules read (those not answered from the cache)."""
+        return (
             self.health_records.begin(doc),
             self.trips.begin(doc),
             self.flags.begin(doc),
             self.driver_declarations.begin(doc),
         )
+
+    async def subject_facts(self, doc: DocumentRef) -> Gathered:
+        """What the colour rules read about one person, with each source's provenance.
+
+        Every look-up starts before any is awaited, so the sources are asked in one round; a
+        request whose answers are all cached never waits at all."""
+        begun = self.begin_facts(doc)
         # the hub's own store failing raises here: that is not a source outage
         judgements = await self.judgements(self.subject_key(doc))
         areas = await self._risk_answer()

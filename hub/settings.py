@@ -101,6 +101,8 @@ class SurfaceSettings(BaseModel):
     # write their own queries in GraphiQL
     persisted_only_roles: list[str] = Field(default_factory=lambda: ["citizen", "venue", "partner"])
     cors_origins: list[str] = Field(default_factory=list)
+    # the venue scan answered by straight-line code (hub/compiled.py); off: by the executor
+    compiled_scan: bool = True
     # per role; a role left out has no limit
     requests_per_minute: dict[str, int] = Field(
         default_factory=lambda: {
