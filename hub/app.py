@@ -21,6 +21,7 @@ from connectors.records import DocumentRef
 from connectors.resilience import Deadline
 from hub.audit import AuditLog
 from hub.auth import ApiKeyRecord, Authenticator, Caller, Role, TokenRules
+from hub.collector import scheduled_full_collections
 from hub.compiled import CompiledScan
 from hub.domain.documents import Document, DocumentType, subject_key
 from hub.domain.policy import PolicyBook
@@ -116,7 +117,8 @@ def create_app(
         app.state.writes = Writes(engine, outbox, signer, book)
         outbox.start()
         try:
-            yield
+            async with scheduled_full_collections(settings.full_gc_interval_s):
+                yield
         finally:
             await outbox.stop()
             await sources.close()
