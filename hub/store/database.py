@@ -2,8 +2,8 @@
 
 SQLite (aiosqlite) is the embedded default, with WAL and a busy timeout; PostgreSQL (asyncpg)
 is one URL away for replicas sharing state. Migrations are Alembic's (hub/migrations); several
-replicas starting together take turns (a PostgreSQL advisory lock), so none sees a half-made
-schema.
+replicas starting together take turns (a PostgreSQL advisory lock, SQLite's write lock), so
+none sees a half-made schema.
 """
 
 from __future__ import annotations
@@ -60,8 +60,13 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
+    """One migrator at a time: PostgreSQL by an advisory lock; SQLite by taking the write lock
+    up front (its driver would otherwise run the DDL outside any transaction, and a second
+    process starting at the same moment would find half a schema)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     command.upgrade(alembic_config(connection), "head")
 
 

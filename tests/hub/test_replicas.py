@@ -150,3 +150,34 @@ async def test_with_macao_down_and_a_replica_killed_every_ticket_is_delivered_on
     )
     assert sorted(sandbox.macao.simulator.tickets) == sorted(t["id"] for t in tickets)
     assert sandbox.macao.simulator.counters["POST /api/v1/bilhetes-transferencia"] == len(tickets)
+
+
+MIGRATE = """
+import asyncio, sys
+from hub.audit import AuditLog
+from hub.store.database import migrate, open_engine
+
+async def main():
+    engine = open_engine(sys.argv[1])
+    await migrate(engine)
+    log = await AuditLog.open(engine)
+    await log.close()
+    await engine.dispose()
+
+asyncio.run(main())
+"""
+
+
+def test_replicas_starting_at_the_same_moment_on_a_new_database_all_come_up(
+    tmp_path: Path,
+) -> None:
+    url = database_url(tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    starting = [
+        subprocess.Popen([sys.executable, "-c", MIGRATE, url], env=env, stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    failures = [p.communicate(timeout=60)[1].decode()[-400:] for p in starting if p.wait() != 0]
+    assert failures == []
+    (version,) = run_sql(url, "SELECT version_num FROM alembic_version")
+    assert version["version_num"]
