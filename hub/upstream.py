@@ -2,10 +2,16 @@
 
     request A ─┐                    ┌─ fresh in the cache ──────────► answer
     request B ─┼─► UpstreamRoute ───┼─ already being fetched ───────► join that call (single flight)
-    request C ─┘                    └─ otherwise: wait a few ms for others, then one batch call
-                                       through the source's guard (breaker, bulkhead, retries)
+    request C ─┘                    └─ otherwise: one batch call through the source's guard
+                                       (breaker, bulkhead, retries), sent at once if the route
+                                       is idle, else after a few ms gathering others
                                        └─ the call fails: an answer still within the staleness
                                           bound is served, marked stale with its age
+
+The window is Nagle's rule applied to batching: while a call to the route is under way, what
+is asked gathers for `window_s` (or until a batch is full) and goes as one call; when none is,
+waiting would only add latency, so the batch goes as soon as the current turn of the event loop
+has asked what it will (a request's own look-ups of many people still make one batch).
 
 Keys are subjects' keyed hashes: an answer is only ever found again under the document it
 was fetched for. Failures are never cached.
@@ -111,8 +117,9 @@ class UpstreamRoute(Generic[ValueT]):
         self._max_batch = max_batch
         self._in_flight: dict[str, asyncio.Future[Any]] = {}
         self._pending: _Pending | None = None
-        self._flush_handle: asyncio.TimerHandle | None = None
+        self._flush_handle: asyncio.Handle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._calls_under_way = 0
         self.calls = 0  # upstream batch calls made (for tests and the status page)
 
     async def get_many(
@@ -186,7 +193,10 @@ class UpstreamRoute(Generic[ValueT]):
         pending = self._pending
         if pending is None:
             pending = self._pending = _Pending({}, {}, deadline)
-            self._flush_handle = loop.call_later(self._window_s, self._flush)
+            if self._calls_under_way:
+                self._flush_handle = loop.call_later(self._window_s, self._flush)
+            else:
+                self._flush_handle = loop.call_soon(self._flush)
         future: asyncio.Future[Any] = loop.create_future()
         pending.docs[key] = doc
         pending.futures[key] = future
@@ -209,6 +219,7 @@ class UpstreamRoute(Generic[ValueT]):
     async def _call(self, pending: _Pending) -> None:
         docs = list(pending.docs.values())
         self.calls += 1
+        self._calls_under_way += 1
         try:
             answers = await self._guard.call(
                 lambda timeout: self._fetch(docs, timeout), pending.deadline
@@ -222,6 +233,8 @@ class UpstreamRoute(Generic[ValueT]):
             if not isinstance(exc, Exception):
                 raise
             return
+        finally:
+            self._calls_under_way -= 1
         for key, future in pending.futures.items():
             self._in_flight.pop(key, None)
             value = answers[pending.docs[key]]

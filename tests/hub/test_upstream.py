@@ -179,3 +179,20 @@ async def test_a_waiter_past_its_deadline_gets_an_error_while_the_call_goes_on_f
     source.release.set()
     assert (await patient)[key].value == "record of N1"  # type: ignore[union-attr]
     assert len(source.calls) == 1
+
+
+async def test_an_idle_route_sends_at_once_and_a_busy_one_gathers_for_its_window() -> None:
+    source, clock = FakeSource(), Clock()
+    source.release.clear()
+    shared = route(source, clock, window=3600, max_batch=2)  # a window nobody would wait out
+    first = asyncio.create_task(shared.get_many(dict([doc(1)]), Deadline.after(5)))
+    await asyncio.sleep(0.02)
+    assert source.calls == [["N1"]], "idle: sent without waiting for the window"
+    later = [
+        asyncio.create_task(shared.get_many(dict([doc(n)]), Deadline.after(5))) for n in (2, 3)
+    ]
+    await asyncio.sleep(0.02)
+    # busy: the next two gathered into one call (sent when the batch was full), not one each
+    assert [sorted(call) for call in source.calls] == [["N1"], ["N2", "N3"]]
+    source.release.set()
+    await asyncio.gather(first, *later)
