@@ -278,6 +278,16 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (as uvicorn itself would pick): a simulator standing in
+    for a source should not be the slow part of a measurement."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def _bind(port: int) -> socket.socket:
     # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets that say so, and with
     # Nagle on, a response written as headers then body waits for the client's delayed ACK
@@ -389,7 +399,8 @@ class SimulatorServer(Generic[SimulatorT]):
             await self._start_api()
 
     def _run(self) -> None:
-        asyncio.run(self._main())
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(self._main())
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()

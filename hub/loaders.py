@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -233,12 +233,9 @@ class Loaders:
                 ages[source].append(answer.stale_age)
             return answer.value
 
-        facts = translation.subject_facts(
-            known(records, Source.PROVINCIAL, None),
-            known(trips, Source.NATIONAL, ()),
-            known(flags, Source.NATIONAL, ()),
-            known(declarations, Source.HONGKONG, ()),
-        )
+        provincial = known(records, Source.PROVINCIAL, None)
+        national = known(trips, Source.NATIONAL, ()), known(flags, Source.NATIONAL, ())
+        hongkong = known(declarations, Source.HONGKONG, ())
         known_areas = known(areas, Source.NATIONAL, ())
         provenance = tuple(
             Provenance(source, Freshness.UNAVAILABLE)
@@ -248,8 +245,13 @@ class Loaders:
             else Provenance(source, Freshness.FRESH)
             for source in RULE_SOURCES_SORTED
         )
-        unavailable = frozenset(source.value for source in missing)
-        facts = replace(facts, judgements=judgements, unavailable=unavailable)
+        facts = translation.subject_facts(
+            provincial,
+            *national,
+            hongkong,
+            judgements=judgements,
+            unavailable=frozenset(source.value for source in missing),
+        )
         return Gathered(facts, known_areas, provenance)
 
 

@@ -7,12 +7,17 @@ fails here, loudly, rather than deep inside a rule.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from connectors import records
 from hub.domain import facts
 from hub.domain.vocabulary import Colour, Region
 from hub.store import JudgementRow
+
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 
 def provincial(found: records.ProvincialFacts) -> facts.SubjectFacts:
@@ -98,12 +103,51 @@ def subject_facts(
     trip_records: tuple[records.Trip, ...],
     flag_records: tuple[records.Flag, ...],
     declarations: tuple[records.DriverDeclaration, ...],
+    *,
+    judgements: tuple[facts.Judgement, ...] = (),
+    unavailable: frozenset[str] = frozenset(),
 ) -> facts.SubjectFacts:
-    """What the colour rules read about one person, from the records of the three rule sources."""
-    base = provincial(found) if found is not None else facts.SubjectFacts()
-    return replace(
-        base,
-        trips=trips(trip_records),
-        flags=flags(flag_records),
-        driver_declarations=driver_declarations(declarations),
+    """What the colour rules read about one person, from the records of the three rule sources
+    (and the hub's own judgements; the sources that did not answer)."""
+    base = _provincial(found) if found is not None else _NO_PROVINCIAL_FACTS
+    return facts.SubjectFacts(
+        cases=base.cases,
+        listings=base.listings,
+        nat_tests=base.nat_tests,
+        antibody_tests=base.antibody_tests,
+        entries=base.entries,
+        health_certificates=base.health_certificates,
+        trips=_trips(trip_records),
+        flags=_flags(flag_records),
+        driver_declarations=_driver_declarations(declarations),
+        judgements=judgements,
+        unavailable=unavailable,
     )
+
+
+class _ByIdentity(Generic[In, Out]):
+    """A translation remembered by the identity of its input: a cached answer is the same
+    object on every hit, so the people asked about often are translated once, not on every
+    verdict. Bounded; holding the input keeps its id from being reused for another object."""
+
+    def __init__(self, translate: Callable[[In], Out], maxsize: int = 20_000) -> None:
+        self._translate = translate
+        self._maxsize = maxsize
+        self._done: OrderedDict[int, tuple[In, Out]] = OrderedDict()
+
+    def __call__(self, found: In) -> Out:
+        entry = self._done.get(id(found))
+        if entry is not None and entry[0] is found:
+            return entry[1]
+        translated = self._translate(found)
+        self._done[id(found)] = (found, translated)
+        if len(self._done) > self._maxsize:
+            self._done.popitem(last=False)
+        return translated
+
+
+_NO_PROVINCIAL_FACTS = facts.SubjectFacts()
+_provincial = _ByIdentity(provincial)
+_trips = _ByIdentity(trips)
+_flags = _ByIdentity(flags)
+_driver_declarations = _ByIdentity(driver_declarations)

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-
-from cachetools import TTLCache
 
 from connectors.errors import SourceError, SourceUnavailable
 from connectors.records import DocumentRef
@@ -51,7 +50,10 @@ class _Pending:
 
 
 class AnswerCache(Generic[ValueT]):
-    """Answers per subject key: fresh for `fresh_s`, kept (as stale) until `stale_s`."""
+    """Answers per subject key: fresh for `fresh_s`, kept (as stale) until `stale_s`.
+
+    An ordered dict, oldest first: every put moves its key to the end, so expiry and the size
+    bound both trim from the front (a look-up is one dict access, on the hottest path)."""
 
     def __init__(
         self,
@@ -62,38 +64,45 @@ class AnswerCache(Generic[ValueT]):
     ) -> None:
         self.fresh_s = fresh_s
         self.stale_s = max(stale_s, fresh_s)
+        self._maxsize = maxsize
         self._timer = timer
-        self._entries: TTLCache[str, tuple[ValueT, float]] | None = (
-            TTLCache(maxsize=maxsize, ttl=self.stale_s, timer=timer) if self.stale_s > 0 else None
-        )
+        self._entries: OrderedDict[str, tuple[ValueT, float]] = OrderedDict()
 
     def fresh(self, key: str) -> ValueT | None:
-        entry = self._get(key)
+        entry = self._entries.get(key)
         if entry is None or self._timer() - entry[1] >= self.fresh_s:
             return None
         return entry[0]
 
     def stale(self, key: str) -> Answer[ValueT] | None:
         """The answer kept for `key` past freshness but within the staleness bound, if any."""
-        entry = self._get(key)
+        entry = self._entries.get(key)
         if entry is None:
             return None
-        return Answer(entry[0], stale_age=self._timer() - entry[1])
+        age = self._timer() - entry[1]
+        return Answer(entry[0], stale_age=age) if age < self.stale_s else None
 
     def put(self, key: str, value: ValueT) -> None:
-        if self._entries is not None:
-            self._entries[key] = (value, self._timer())
+        if self.stale_s <= 0:
+            return
+        now = self._timer()
+        entries = self._entries
+        entries[key] = (value, now)
+        entries.move_to_end(key)
+        while entries:
+            oldest = next(iter(entries.values()))
+            if len(entries) <= self._maxsize and now - oldest[1] < self.stale_s:
+                break
+            entries.popitem(last=False)
 
     def forget(self, key: str) -> None:
-        if self._entries is not None:
-            self._entries.pop(key, None)
+        self._entries.pop(key, None)
 
     def clear(self) -> None:
-        if self._entries is not None:
-            self._entries.clear()
+        self._entries.clear()
 
-    def _get(self, key: str) -> tuple[ValueT, float] | None:
-        return None if self._entries is None else self._entries.get(key)
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class UpstreamRoute(Generic[ValueT]):

@@ -32,7 +32,9 @@ def parse_time(value: Any) -> datetime:
     """`yyyy-MM-dd HH:mm:ss` exactly, read as UTC+8; any other spelling is refused."""
     if not isinstance(value, str) or not _TIME_PATTERN.fullmatch(value):
         raise ValueError("time must be written yyyy-MM-dd HH:mm:ss")
-    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=PLATFORM_TZ)
+    # the pattern has fixed the spelling; fromisoformat reads it (and checks the ranges) at a
+    # tenth of strptime's cost
+    return datetime.fromisoformat(value).replace(tzinfo=PLATFORM_TZ)
 
 
 def format_time(value: datetime) -> str:
