@@ -117,7 +117,9 @@ def create_app(
         app.state.writes = Writes(engine, outbox, signer, book)
         outbox.start()
         try:
-            async with scheduled_full_collections(settings.full_gc_interval_s):
+            async with scheduled_full_collections(
+                settings.full_gc_interval_s, settings.full_gc_growth_mb
+            ):
                 yield
         finally:
             await outbox.stop()

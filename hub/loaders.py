@@ -63,6 +63,24 @@ class Gathered:
 Begun = Answer[ValueT] | asyncio.Future[Answer[ValueT] | SourceError]
 
 
+class SubjectKeys:
+    """Subjects' keyed hashes, each computed once per request. Its own object (not a method of
+    Loaders) so that the request's loaders and route loaders form no reference cycle: what a
+    request held is freed when it ends, not left to a full garbage collection."""
+
+    __slots__ = ("_key_of", "_keys")
+
+    def __init__(self, key_of: Callable[[DocumentRef], str]) -> None:
+        self._key_of = key_of
+        self._keys: dict[DocumentRef, str] = {}
+
+    def __call__(self, doc: DocumentRef) -> str:
+        key = self._keys.get(doc)
+        if key is None:
+            key = self._keys[doc] = self._key_of(doc)
+        return key
+
+
 class RouteLoader(Generic[ValueT]):
     """One route as one request sees it: each document asked at most once per request, so
     every field of the request sees the same answer. Batching across documents and requests is
@@ -127,11 +145,9 @@ class Loaders:
     ) -> None:
         self._sources = sources
         self._store = store
-        self._subject_key = subject_key
-        self._keys: dict[DocumentRef, str] = {}
+        self.subject_key = key_of = SubjectKeys(subject_key)
         self.deadline = deadline
         routes = sources.routes
-        key_of = self.subject_key
         self.identity: RouteLoader[Identity | None] = RouteLoader(routes.identity, key_of, deadline)
         self.health_records: RouteLoader[ProvincialFacts | None] = RouteLoader(
             routes.health_records, key_of, deadline
@@ -148,13 +164,6 @@ class Loaders:
             routes.hongkong_code, key_of, deadline
         )
         self._risk_areas: asyncio.Future[Answer[tuple[RiskArea, ...]]] | None = None
-
-    def subject_key(self, doc: DocumentRef) -> str:
-        """The subject's keyed hash, computed once per request."""
-        key = self._keys.get(doc)
-        if key is None:
-            key = self._keys[doc] = self._subject_key(doc)
-        return key
 
     def forget_judgements(self, subject_key: str) -> None:
         """A judgement was just recorded for this subject: the next verdict reads it."""
