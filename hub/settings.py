@@ -42,6 +42,9 @@ class SourceSettings(BaseModel):
         600.0, ge=0, description="seconds an answer may still be served when the source fails"
     )
     batch_window_ms: float = Field(2.0, ge=0, description="wait this long to batch requests")
+    # per route: the people answered most recently (fresh for cache_ttl, then kept for a stale
+    # answer); a bound on the worker's memory, and on what a full garbage collection walks
+    cache_entries: int = Field(20_000, ge=1)
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
 
 

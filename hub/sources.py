@@ -171,7 +171,7 @@ def _route(
         name,
         call,
         guard,
-        AnswerCache(settings.cache_ttl, settings.stale_ttl),
+        AnswerCache(settings.cache_ttl, settings.stale_ttl, maxsize=settings.cache_entries),
         window_s=settings.batch_window_ms / 1000,
         max_batch=max_batch,
     )

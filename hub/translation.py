@@ -130,7 +130,7 @@ class _ByIdentity(Generic[In, Out]):
     object on every hit, so the people asked about often are translated once, not on every
     verdict. Bounded; holding the input keeps its id from being reused for another object."""
 
-    def __init__(self, translate: Callable[[In], Out], maxsize: int = 20_000) -> None:
+    def __init__(self, translate: Callable[[In], Out], maxsize: int = 10_000) -> None:
         self._translate = translate
         self._maxsize = maxsize
         self._done: OrderedDict[int, tuple[In, Out]] = OrderedDict()

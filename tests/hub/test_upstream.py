@@ -196,3 +196,20 @@ async def test_an_idle_route_sends_at_once_and_a_busy_one_gathers_for_its_window
     assert [sorted(call) for call in source.calls] == [["N1"], ["N2", "N3"]]
     source.release.set()
     await asyncio.gather(first, *later)
+
+
+def test_the_answer_cache_keeps_the_most_recent_people_within_its_bound_and_age() -> None:
+    clock = Clock()
+    cache: AnswerCache[str] = AnswerCache(30, 600, maxsize=3, timer=clock)
+    for n in range(5):
+        cache.put(f"key{n}", f"answer {n}")
+        clock.now += 1
+    assert len(cache) == 3 and cache.fresh("key0") is None and cache.fresh("key1") is None
+    cache.put("key2", "answer 2 again")  # asked again: now the most recent
+    cache.put("key5", "answer 5")
+    assert cache.fresh("key3") is None and cache.fresh("key2") == "answer 2 again"
+    clock.now += 60
+    assert cache.fresh("key5") is None and cache.stale("key5") is not None  # past fresh: stale
+    clock.now += 600
+    cache.put("key6", "answer 6")  # the next put drops what is past the staleness bound
+    assert cache.stale("key5") is None and len(cache) == 1
