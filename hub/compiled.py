@@ -17,7 +17,6 @@ the answers and the audit records.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from graphql import (
@@ -46,7 +45,6 @@ from hub.permissions import refused_fields
 from hub.persisted import PersistedOperations
 from hub.schema import errors
 from hub.schema.context import Context
-from hub.upstream import Answer
 
 OPERATION = "VenueScan"
 # The shape compiled below; the registered text may differ only in comments and layout.
@@ -115,29 +113,14 @@ class CompiledScan:
         except Exception as exc:  # noqa: BLE001 - the scraping guard: the field's error
             error = located_error(exc, self._citizen_nodes, ["citizen"])
             return ExecutionResult({"citizen": None}, [error])
-        identity = loaders.identity.begin(ref)
         loaders.begin_facts(ref)  # in the same round as the registration check
-        if not await self._registered(loaders, identity):
+        if not await loaders.registered(loaders.identity, ref):
             return ExecutionResult({"citizen": None}, None)
         found: list[GraphQLError] = []
         name = await self._masked_name(loaders, ref, found)
         health_code = await self._health_code(context, ref, found)
         data = {"citizen": {"name": name, "healthCode": health_code}}
         return ExecutionResult(data, found or None)
-
-    @staticmethod
-    async def _registered(loaders: Loaders, identity: Any) -> bool:
-        """As hub.schema.query.registered: False only when the platform says it does not know
-        the document; a failure or a slow answer (a third of what is left) lets the fields
-        speak for themselves."""
-        if not isinstance(identity, Answer):
-            try:
-                identity = await asyncio.wait_for(
-                    asyncio.shield(identity), loaders.deadline.remaining() / 3
-                )
-            except TimeoutError:
-                return True
-        return not (isinstance(identity, Answer) and identity.value is None)
 
     async def _masked_name(
         self, loaders: Loaders, ref: DocumentRef, found: list[GraphQLError]

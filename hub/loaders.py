@@ -181,6 +181,25 @@ class Loaders:
     def source_health(self) -> list[SourceHealth]:
         return [guard.status() for guard in self._sources.guards.values()]
 
+    async def registered(self, loader: RouteLoader[Any], doc: DocumentRef) -> bool:
+        """False only when the provincial platform says it has no registration for the
+        document. A slow provincial platform must not cost the fields that do not need it their
+        answer: registration is awaited a third of what is left of the deadline, and a failure
+        or no answer by then lets the fields speak for themselves (the look-up goes on for the
+        fields that need it)."""
+        begun = loader.begin(doc)
+        if not isinstance(begun, Answer):
+            try:
+                answer = await asyncio.wait_for(
+                    asyncio.shield(begun), self.deadline.remaining() / 3
+                )
+            except TimeoutError:
+                return True
+            if isinstance(answer, SourceError):
+                return True
+            begun = answer
+        return begun.value is not None
+
     async def judgements(self, subject_key: str) -> tuple[Judgement, ...]:
         """The subject's judgements: almost everyone has none, and the store's mirror of judged
         subjects says so without a query; a judged subject's are cached briefly. A judgement

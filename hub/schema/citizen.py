@@ -95,15 +95,11 @@ class Citizen:
     def ref(self) -> DocumentRef:
         return DocumentRef(self._doc.type.value, self._doc.number)
 
-    def start_facts(self, info: Info) -> asyncio.Future[Gathered]:
-        """Start gathering what the rules read, once per person per request."""
-        if self._facts is None:
-            self._facts = asyncio.ensure_future(info.context.loaders.subject_facts(self.ref))
-        return self._facts
-
     async def facts(self, info: Info) -> Gathered:
         """What the rules read, gathered once per person per request however many fields ask."""
-        return await self.start_facts(info)
+        if self._facts is None:
+            self._facts = asyncio.ensure_future(info.context.loaders.subject_facts(self.ref))
+        return await self._facts
 
     @strawberry.field(description="The registered name; masked unless it is the caller's own")
     async def name(self, info: Info) -> str | None:

@@ -11,7 +11,6 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
-from connectors.errors import SourceError
 from connectors.records import DocumentRef
 from hub.domain.documents import Document, InvalidDocument, parse_document
 from hub.domain.policy import NoPolicyInForce
@@ -51,16 +50,8 @@ async def registered(info: Info, citizen: Citizen) -> Citizen | None:
     if selected_names(selections) & VERDICT_FIELDS:
         # what the verdict reads is asked now, in the same round as registration, rather than
         # one upstream round trip later (for someone not registered, the answers are unused)
-        citizen.start_facts(info)
-    # A slow provincial platform must not cost the fields that do not need it their answer:
-    # wait for registration a third of what is left, then let the fields speak for themselves
-    # (the look-up goes on for the fields that need it).
-    waited = info.context.loaders.deadline.remaining() / 3
-    try:
-        found = await asyncio.wait_for(asyncio.shield(loader.load(citizen.ref)), waited)
-    except (SourceError, TimeoutError):
-        return citizen
-    return None if found.value is None else citizen
+        loaders.begin_facts(citizen.ref)
+    return citizen if await loaders.registered(loader, citizen.ref) else None
 
 
 VERDICT_FIELDS = frozenset({"healthCode", "recognition"})
