@@ -21,7 +21,7 @@ from connectors.records import DocumentRef
 from connectors.resilience import Deadline
 from hub.audit import AuditLog
 from hub.auth import ApiKeyRecord, Authenticator, Caller, Role, TokenRules
-from hub.collector import scheduled_full_collections
+from hub.collector import frozen_start_up
 from hub.compiled import CompiledScan
 from hub.domain.documents import Document, DocumentType, subject_key
 from hub.domain.policy import PolicyBook
@@ -117,9 +117,7 @@ def create_app(
         app.state.writes = Writes(engine, outbox, signer, book)
         outbox.start()
         try:
-            async with scheduled_full_collections(
-                settings.full_gc_interval_s, settings.full_gc_growth_mb
-            ):
+            async with frozen_start_up():
                 yield
         finally:
             await outbox.stop()

@@ -146,9 +146,5 @@ class Settings(BaseSettings):
     outbox_poll_s: float = Field(0.5, gt=0)
     # on SIGTERM: not ready at once, keep serving this long, then finish in-flight and stop
     drain_s: float = Field(2.0, ge=0)
-    # full garbage collections (hub/collector.py): when the process has grown by this much
-    # since the last, or this long after it; an interval of 0 leaves Python's own schedule
-    full_gc_growth_mb: float = Field(64.0, gt=0)
-    full_gc_interval_s: float = Field(300.0, ge=0)
     host: str = "127.0.0.1"
     port: int = 8000
