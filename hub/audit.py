@@ -30,8 +30,8 @@ from hub.store.audit import (
     GENESIS,
     HeadMissing,
     RecordContent,
+    SqliteAppender,
     StoredRecord,
-    append_in_transaction,
     append_records,
     begin_snapshot,
     chain_hash,
@@ -40,7 +40,7 @@ from hub.store.audit import (
     read_head,
     stream_records,
 )
-from hub.store.database import open_engine, open_thread_engine
+from hub.store.database import open_engine, sqlite_file
 
 Outcome = Literal["served", "denied", "failed"]
 _OUTCOMES = frozenset(get_args(Outcome))
@@ -105,11 +105,12 @@ class AuditLog:
     def __init__(self, engine: AsyncEngine, *, owns_engine: bool, group_commit: bool) -> None:
         self._engine = engine
         self._owns_engine = owns_engine
-        # SQLite: each append is one transaction on a thread of its own (hub/store/database.py)
-        self._thread_engine = open_thread_engine(engine)
+        # SQLite: each append is one transaction on a thread of its own (hub/store/audit.py)
+        path = sqlite_file(engine)
+        self._sqlite = SqliteAppender(path, engine.dialect) if path is not None else None
         self._thread = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-writer")
-            if self._thread_engine is not None
+            if self._sqlite is not None
             else None
         )
         self._group_commit = group_commit
@@ -119,6 +120,7 @@ class AuditLog:
         self._wake = asyncio.Event()
         self._closing = False
         self._writer: asyncio.Task[None] | None = None
+        self.transactions = 0  # committed, each holding one or more appends
 
     @classmethod
     async def open(cls, target: AsyncEngine | str, *, group_commit: bool = True) -> AuditLog:
@@ -144,9 +146,9 @@ class AuditLog:
         self._wake.set()
         if self._writer is not None:
             await self._writer
-        if self._thread is not None and self._thread_engine is not None:
+        if self._thread is not None and self._sqlite is not None:
+            self._thread.submit(self._sqlite.close).result()  # on the thread that opened it
             self._thread.shutdown(wait=True)
-            self._thread_engine.dispose()
         if self._owns_engine:
             await self._engine.dispose()
 
@@ -196,16 +198,12 @@ class AuditLog:
 
     async def _commit(self, contents: list[RecordContent]) -> None:
         async with self._lock:
-            if self._thread is None:
+            if self._thread is None or self._sqlite is None:
                 await append_records(self._engine, contents)
             else:
                 loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._thread, self._append_on_thread, contents)
-
-    def _append_on_thread(self, contents: list[RecordContent]) -> None:
-        assert self._thread_engine is not None
-        with self._thread_engine.connect() as connection:
-            append_in_transaction(connection, contents)
+                await loop.run_in_executor(self._thread, self._sqlite.append, contents)
+            self.transactions += 1
 
 
 def _failed(cause: BaseException) -> AuditWriteFailed:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncGenerator, Sequence
+import sqlite3
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import Field, SQLModel
 
@@ -152,9 +153,7 @@ async def append_records(engine: AsyncEngine, contents: Sequence[RecordContent])
 
 
 def append_in_transaction(connection: Connection, contents: Sequence[RecordContent]) -> None:
-    """The append as plain synchronous work on one connection: run on a thread of its own for
-    SQLite (one hop for the whole transaction, not one per statement), through `run_sync` for
-    PostgreSQL."""
+    """The append through SQLAlchemy on one connection (PostgreSQL, through `run_sync`)."""
     begin = _begin_write_sql(connection.dialect.name)
     if begin is not None:
         connection.exec_driver_sql(begin)
@@ -163,7 +162,68 @@ def append_in_transaction(connection: Connection, contents: Sequence[RecordConte
     ).first()
     if head is None:
         raise HeadMissing("the audit head is missing; run `hub audit verify`")
-    seq, prev_hash = int(head.seq), str(head.hash)
+    rows, seq, last = chained(int(head.seq), str(head.hash), contents)
+    connection.execute(insert(RECORDS), rows)
+    connection.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(seq=seq, hash=last))
+    connection.commit()
+
+
+class SqliteAppender:
+    """The append on a SQLite file with the standard library's driver, for the one thread that
+    writes the audit log: SQLAlchemy's handling of the three statements cost 0.7 ms of CPU per
+    group commit, holding the GIL the event loop needs; this costs 0.2 ms (hashes included).
+    The stored text is SQLAlchemy's own (its DateTime bind processor), so everything that reads
+    the log through SQLAlchemy sees the same records."""
+
+    _COLUMNS = tuple(c.name for c in RECORDS.columns)
+    _INSERT = (
+        f"INSERT INTO {RECORDS.name} ({', '.join(_COLUMNS)}) "
+        f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+    )
+    _HEAD = f"SELECT seq, hash FROM {HEAD.name} WHERE id = ?"
+    _MOVE_HEAD = f"UPDATE {HEAD.name} SET seq = ?, hash = ? WHERE id = ?"
+
+    def __init__(self, path: str, dialect: Dialect) -> None:
+        self._path = path
+        processor = RECORDS.c.at.type.bind_processor(dialect)
+        self._at: Callable[[Any], Any] = processor or (lambda value: value)
+        self._db: sqlite3.Connection | None = None
+
+    def append(self, contents: Sequence[RecordContent]) -> None:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            head = db.execute(self._HEAD, (HEAD_ID,)).fetchone()
+            if head is None:
+                raise HeadMissing("the audit head is missing; run `hub audit verify`")
+            rows, seq, last = chained(int(head[0]), str(head[1]), contents)
+            for row in rows:
+                row["at"] = self._at(row["at"])
+            db.executemany(self._INSERT, [tuple(row[c] for c in self._COLUMNS) for row in rows])
+            db.execute(self._MOVE_HEAD, (seq, last, HEAD_ID))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            # autocommit mode: the transaction is the explicit BEGIN IMMEDIATE above
+            self._db = sqlite3.connect(self._path, isolation_level=None, timeout=5.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+        return self._db
+
+
+def chained(
+    seq: int, prev_hash: str, contents: Sequence[RecordContent]
+) -> tuple[list[dict[str, Any]], int, str]:
+    """The rows that extend a chain whose head is (seq, prev_hash), and the new head."""
     rows: list[dict[str, Any]] = []
     for content in contents:
         seq += 1
@@ -184,9 +244,7 @@ def append_in_transaction(connection: Connection, contents: Sequence[RecordConte
             }
         )
         prev_hash = digest
-    connection.execute(insert(RECORDS), rows)
-    connection.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(seq=seq, hash=prev_hash))
-    connection.commit()
+    return rows, seq, prev_hash
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -30,17 +30,15 @@ def open_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def open_thread_engine(engine: AsyncEngine) -> Engine | None:
-    """For a SQLite file, a synchronous engine on the same file, for work done on a thread of
-    its own: a whole transaction there costs one hop, where aiosqlite hops once per statement.
-    None for other databases (their async drivers do not hop) and for in-memory SQLite (another
-    connection would be another database)."""
+def sqlite_file(engine: AsyncEngine) -> str | None:
+    """The file of a SQLite database, for work done on a thread of its own with the standard
+    library's driver (a whole transaction in one hop, where aiosqlite hops once per statement).
+    None for other databases (their async drivers do not hop) and for in-memory SQLite
+    (another connection would be another database)."""
     url = engine.url
     if engine.dialect.name != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    sync = create_engine(url.set(drivername="sqlite"), hide_parameters=True)
-    event.listen(sync, "connect", _sqlite_pragmas)
-    return sync
+    return url.database
 
 
 def _sqlite_pragmas(connection: Any, _record: object) -> None:
