@@ -142,13 +142,13 @@ class CompiledScan:
         try:
             policy = context.policies.in_force(now)
             gathered = await context.loaders.subject_facts(ref)
+            verdict = evaluate(gathered.facts, gathered.risk_areas, now, policy)
         except NoPolicyInForce:
             found.append(self._error(errors.no_policy_in_force(), self._code_nodes, "healthCode"))
             return None
         except Exception as exc:  # noqa: BLE001 - as the executor: the field's error
             found.append(self._error(exc, self._code_nodes, "healthCode"))
             return None
-        verdict = evaluate(gathered.facts, gathered.risk_areas, now, policy)
         return {"colour": self._colours[verdict.colour]}
 
     @staticmethod
