@@ -131,64 +131,35 @@ class UpstreamRoute(Generic[ValueT]):
         self._calls_under_way = 0
         self.calls = 0  # upstream batch calls made (for tests and the status page)
 
-    async def get_many(
-        self, docs: Mapping[str, DocumentRef], deadline: Deadline
-    ) -> dict[str, Answer[ValueT] | SourceError]:
-        """Answers for each subject key; a key whose source failed maps to the error."""
-        results: dict[str, Answer[ValueT] | SourceError] = {}
-        waiting: dict[str, asyncio.Future[Any]] = {}
-        for key, doc in docs.items():
-            value = self.cache.fresh(key)
-            if value is not None:
-                results[key] = Answer(value)
-            else:
-                waiting[key] = self._in_flight.get(key) or self._enqueue(key, doc, deadline)
-                self._extend(key, deadline)
-        if waiting:
-            await self._wait(waiting, deadline, results)
-        return results
-
     async def get(
         self, key: str, doc: DocumentRef, deadline: Deadline
     ) -> Answer[ValueT] | SourceError:
-        """One subject's answer (`get_many` for one key, without its dictionaries)."""
+        """One subject's answer, or the error of the source that failed it."""
         value = self.cache.fresh(key)
         if value is not None:
             return Answer(value)
         future = self._in_flight.get(key) or self._enqueue(key, doc, deadline)
         self._extend(key, deadline)
-        results: dict[str, Answer[ValueT] | SourceError] = {}
-        await self._wait({key: future}, deadline, results)
-        return results[key]
-
-    async def _wait(
-        self,
-        waiting: dict[str, asyncio.Future[Any]],
-        deadline: Deadline,
-        results: dict[str, Answer[ValueT] | SourceError],
-    ) -> None:
         # shield: one request giving up (deadline, client gone) never cancels a shared call
-        shielded = {key: asyncio.shield(future) for key, future in waiting.items()}
-        done, _ = await asyncio.wait(shielded.values(), timeout=deadline.remaining())
-        for key, future in shielded.items():
-            error: SourceError
-            if future in done and future.exception() is None:
-                results[key] = Answer(future.result())
-                continue
-            if future in done:
-                exc = future.exception()
-                error = (
-                    exc
-                    if isinstance(exc, SourceError)
-                    else SourceUnavailable(
-                        self._guard.source, f"failed ({type(exc).__name__})", route=self.name
-                    )
+        shielded = asyncio.shield(future)
+        done, _ = await asyncio.wait({shielded}, timeout=deadline.remaining())
+        error: SourceError
+        if shielded in done:
+            exc = shielded.exception()
+            if exc is None:
+                return Answer(shielded.result())
+            error = (
+                exc
+                if isinstance(exc, SourceError)
+                else SourceUnavailable(
+                    self._guard.source, f"failed ({type(exc).__name__})", route=self.name
                 )
-            else:
-                future.cancel()  # only the shield; the shared call goes on for others
-                error = SourceUnavailable(self._guard.source, "deadline exceeded", route=self.name)
-            stale = self.cache.stale(key)
-            results[key] = stale if stale is not None else error
+            )
+        else:
+            shielded.cancel()  # only the shield; the shared call goes on for others
+            error = SourceUnavailable(self._guard.source, "deadline exceeded", route=self.name)
+        stale = self.cache.stale(key)
+        return stale if stale is not None else error
 
     def _extend(self, key: str, deadline: Deadline) -> None:
         """A batch not yet sent serves its most patient waiter: its deadline is the latest."""

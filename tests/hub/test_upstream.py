@@ -80,24 +80,22 @@ async def test_a_hundred_concurrent_lookups_of_one_person_make_one_call() -> Non
     source, clock = FakeSource(), Clock()
     shared = route(source, clock)
     key, ref = doc(1)
-    answers = await asyncio.gather(
-        *(shared.get_many({key: ref}, Deadline.after(2)) for _ in range(100))
-    )
+    answers = await asyncio.gather(*(shared.get(key, ref, Deadline.after(2)) for _ in range(100)))
     assert source.calls == [["N1"]]
-    assert all(a[key].value == "record of N1" for a in answers)  # type: ignore[union-attr]
+    assert all(a.value == "record of N1" for a in answers)  # type: ignore[union-attr]
 
 
 async def test_lookups_from_different_requests_within_the_window_share_one_batch() -> None:
     source, clock = FakeSource(), Clock()
     shared = route(source, clock, window=0.01)
-    await asyncio.gather(*(shared.get_many(dict([doc(n)]), Deadline.after(2)) for n in range(30)))
+    await asyncio.gather(*(shared.get(*doc(n), Deadline.after(2)) for n in range(30)))
     assert len(source.calls) == 1 and sorted(source.calls[0]) == sorted(f"N{n}" for n in range(30))
 
 
 async def test_a_batch_never_exceeds_the_sources_limit() -> None:
     source, clock = FakeSource(), Clock()
     shared = route(source, clock, window=0.05, max_batch=10)
-    await asyncio.gather(*(shared.get_many(dict([doc(n)]), Deadline.after(2)) for n in range(25)))
+    await asyncio.gather(*(shared.get(*doc(n), Deadline.after(2)) for n in range(25)))
     assert [len(c) for c in source.calls] == [10, 10, 5]
 
 
@@ -105,12 +103,12 @@ async def test_a_fresh_answer_is_reused_and_never_served_for_another_person() ->
     source, clock = FakeSource(), Clock()
     shared = route(source, clock)
     one, other = doc(1), doc(2)
-    await shared.get_many(dict([one]), Deadline.after(2))
-    again = await shared.get_many(dict([one]), Deadline.after(2))
-    second = await shared.get_many(dict([other]), Deadline.after(2))
+    await shared.get(*one, Deadline.after(2))
+    again = await shared.get(*one, Deadline.after(2))
+    second = await shared.get(*other, Deadline.after(2))
     assert len(source.calls) == 2
-    assert again["key1"].value == "record of N1"  # type: ignore[union-attr]
-    assert second["key2"].value == "record of N2"  # type: ignore[union-attr]
+    assert again.value == "record of N1"  # type: ignore[union-attr]
+    assert second.value == "record of N2"  # type: ignore[union-attr]
 
 
 async def test_one_waiter_giving_up_does_not_fail_the_others() -> None:
@@ -118,13 +116,13 @@ async def test_one_waiter_giving_up_does_not_fail_the_others() -> None:
     source.release.clear()
     shared = route(source, clock)
     key, ref = doc(1)
-    impatient = asyncio.create_task(shared.get_many({key: ref}, Deadline.after(2)))
-    patient = asyncio.create_task(shared.get_many({key: ref}, Deadline.after(2)))
+    impatient = asyncio.create_task(shared.get(key, ref, Deadline.after(2)))
+    patient = asyncio.create_task(shared.get(key, ref, Deadline.after(2)))
     await asyncio.sleep(0.02)
     impatient.cancel()
     source.release.set()
     result = await patient
-    assert result[key].value == "record of N1"  # type: ignore[union-attr]
+    assert result.value == "record of N1"  # type: ignore[union-attr]
     assert impatient.cancelled() and len(source.calls) == 1
 
 
@@ -133,14 +131,12 @@ async def test_a_failure_reaches_every_waiter_and_is_not_cached() -> None:
     source.error = SourceUnavailable("provincial", "HTTP 503")
     shared = route(source, clock, stale=0)
     key, ref = doc(1)
-    answers = await asyncio.gather(
-        *(shared.get_many({key: ref}, Deadline.after(2)) for _ in range(5))
-    )
-    assert all(isinstance(a[key], SourceUnavailable) for a in answers)
+    answers = await asyncio.gather(*(shared.get(key, ref, Deadline.after(2)) for _ in range(5)))
+    assert all(isinstance(a, SourceUnavailable) for a in answers)
     assert len(source.calls) == 1
     source.error = None
-    fixed = await shared.get_many({key: ref}, Deadline.after(2))
-    assert fixed[key].value == "record of N1" and len(source.calls) == 2  # type: ignore[union-attr]
+    fixed = await shared.get(key, ref, Deadline.after(2))
+    assert fixed.value == "record of N1" and len(source.calls) == 2  # type: ignore[union-attr]
 
 
 async def test_when_the_source_fails_an_answer_within_the_staleness_bound_is_served_as_stale() -> (
@@ -149,13 +145,13 @@ async def test_when_the_source_fails_an_answer_within_the_staleness_bound_is_ser
     source, clock = FakeSource(), Clock()
     shared = route(source, clock, fresh=30, stale=600)
     key, ref = doc(1)
-    await shared.get_many({key: ref}, Deadline.after(2))
+    await shared.get(key, ref, Deadline.after(2))
     clock.now += 120  # past freshness, within the bound
     source.error = SourceUnavailable("provincial", "HTTP 503")
-    answer = (await shared.get_many({key: ref}, Deadline.after(2)))[key]
+    answer = await shared.get(key, ref, Deadline.after(2))
     assert answer.value == "record of N1" and answer.stale_age == pytest.approx(120)  # type: ignore[union-attr]
     clock.now += 600  # past the bound: missing, not stale
-    past = (await shared.get_many({key: ref}, Deadline.after(2)))[key]
+    past = await shared.get(key, ref, Deadline.after(2))
     assert isinstance(past, SourceUnavailable)
 
 
@@ -164,7 +160,7 @@ async def test_a_rejection_is_not_hidden_by_a_stale_answer_of_another_kind() -> 
     source.error = SourceRejected("provincial", "bad signature", code="40101")
     shared = route(source, clock)
     key, ref = doc(1)
-    answer = (await shared.get_many({key: ref}, Deadline.after(2)))[key]
+    answer = await shared.get(key, ref, Deadline.after(2))
     assert isinstance(answer, SourceRejected)
 
 
@@ -173,11 +169,11 @@ async def test_a_waiter_past_its_deadline_gets_an_error_while_the_call_goes_on_f
     source.release.clear()
     shared = route(source, clock, stale=0)
     key, ref = doc(1)
-    patient = asyncio.create_task(shared.get_many({key: ref}, Deadline.after(5)))
-    hurried = (await shared.get_many({key: ref}, Deadline.after(0.05)))[key]
+    patient = asyncio.create_task(shared.get(key, ref, Deadline.after(5)))
+    hurried = await shared.get(key, ref, Deadline.after(0.05))
     assert isinstance(hurried, SourceUnavailable) and "deadline" in str(hurried)
     source.release.set()
-    assert (await patient)[key].value == "record of N1"  # type: ignore[union-attr]
+    assert (await patient).value == "record of N1"  # type: ignore[union-attr]
     assert len(source.calls) == 1
 
 
@@ -185,12 +181,10 @@ async def test_an_idle_route_sends_at_once_and_a_busy_one_gathers_for_its_window
     source, clock = FakeSource(), Clock()
     source.release.clear()
     shared = route(source, clock, window=3600, max_batch=2)  # a window nobody would wait out
-    first = asyncio.create_task(shared.get_many(dict([doc(1)]), Deadline.after(5)))
+    first = asyncio.create_task(shared.get(*doc(1), Deadline.after(5)))
     await asyncio.sleep(0.02)
     assert source.calls == [["N1"]], "idle: sent without waiting for the window"
-    later = [
-        asyncio.create_task(shared.get_many(dict([doc(n)]), Deadline.after(5))) for n in (2, 3)
-    ]
+    later = [asyncio.create_task(shared.get(*doc(n), Deadline.after(5))) for n in (2, 3)]
     await asyncio.sleep(0.02)
     # busy: the next two gathered into one call (sent when the batch was full), not one each
     assert [sorted(call) for call in source.calls] == [["N1"], ["N2", "N3"]]
