@@ -17,7 +17,6 @@ import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -108,11 +107,6 @@ class AuditLog:
         # SQLite: each append is one transaction on a thread of its own (hub/store/audit.py)
         path = sqlite_file(engine)
         self._sqlite = SqliteAppender(path, engine.dialect) if path is not None else None
-        self._thread = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-writer")
-            if self._sqlite is not None
-            else None
-        )
         self._group_commit = group_commit
         # Serialises this process's writers; other processes are held off by the DB write lock.
         self._lock = asyncio.Lock()
@@ -146,9 +140,8 @@ class AuditLog:
         self._wake.set()
         if self._writer is not None:
             await self._writer
-        if self._thread is not None and self._sqlite is not None:
-            self._thread.submit(self._sqlite.close).result()  # on the thread that opened it
-            self._thread.shutdown(wait=True)
+        if self._sqlite is not None:
+            await self._sqlite.close()
         if self._owns_engine:
             await self._engine.dispose()
 
@@ -198,11 +191,10 @@ class AuditLog:
 
     async def _commit(self, contents: list[RecordContent]) -> None:
         async with self._lock:
-            if self._thread is None or self._sqlite is None:
-                await append_records(self._engine, contents)
+            if self._sqlite is not None:
+                await self._sqlite.append(contents)
             else:
-                loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._thread, self._sqlite.append, contents)
+                await append_records(self._engine, contents)
             self.transactions += 1
 
 
