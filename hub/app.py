@@ -204,7 +204,7 @@ def create_app(
         make_context=make_context,
         clock=clock,
         ide_html=graphiql_html(graphiql_examples, graphiql_headers) if settings.graphiql else None,
-        compiled={persisted.by_name["VenueScan"].text: scan} if scan is not None else None,
+        compiled={scan.text: scan} if scan is not None else None,
     )
     app.add_route("/graphql", endpoint, methods=["GET", "POST"])  # type: ignore[arg-type]
     return app

@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import (
-    DocumentNode,
     ExecutionResult,
     FieldNode,
     GraphQLEnumType,
@@ -58,7 +57,9 @@ AUDITED_FIELDS = ("healthCode.colour", "name")
 class CompiledScan:
     """The VenueScan operation as straight-line code; one per app."""
 
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
+    def __init__(self, schema: GraphQLSchema, text: str) -> None:
+        self.text = text  # the registered document, as requests name it
+        document = parse(text)
         operation = document.definitions[0]
         assert isinstance(operation, OperationDefinitionNode)
         citizen = operation.selection_set.selections[0]
@@ -88,7 +89,7 @@ class CompiledScan:
         document = parse(registered.text)
         if validate(schema, document) or print_ast(document) != print_ast(parse(SHAPE)):
             return None
-        return cls(schema, document)
+        return cls(schema, registered.text)
 
     async def run(
         self, context: Context, variables: Any, operation_name: Any
