@@ -1,13 +1,22 @@
 """Garbage collection while the hub runs: what start-up built is frozen out of the collector's
-sight.
+sight, and young collections run far less often than Python's default.
 
 The modules, the schema, the policies and the compiled operations live as long as the process;
 a full (generation 2) collection walking them again and again finds nothing, and its pauses
 stall every request in flight. Freezing them after start-up makes each full collection walk
-only what the hub built since. (Python's own schedule for full collections is kept: the GraphQL
-executor leaves reference cycles behind each request, and turning automatic full collections
-off let a worker grow by 260 MB in a three-minute soak; the README's performance section has
-the measurements.)
+only what the hub built since.
+
+Python collects its youngest generation after every 700 net allocations of container objects:
+on the scan path that is about one collection per request, and each one that finds a cache
+being filled promotes it, so full collections followed every few seconds, each walking every
+cached record (30-70 ms with the caches full) and finding nothing to free (the benchmark's scan
+phases measured 27 full collections in 35 s, 0 objects freed). A request's own objects are
+freed by reference counting as it ends; what needs the collector is the GraphQL executor's
+reference cycles, a hundred objects or so per request, which a young collection every 50,000
+allocations still frees while they are young. Full collections keep Python's schedule relative
+to the young ones (never switched off: with them off, cycles that survived into the old
+generation grew a worker by 260 MB in a three-minute soak; the README's performance section has
+the measurements).
 """
 
 from __future__ import annotations
@@ -16,12 +25,19 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator
 
+# young-generation threshold, collections of it per middle one, of the middle per full one
+THRESHOLDS = (50_000, 20, 10)
+
 
 @contextlib.asynccontextmanager
 async def frozen_start_up() -> AsyncIterator[None]:
-    """For the block: everything alive now is left out of collections (and put back after)."""
+    """For the block: everything alive now is left out of collections and the young
+    generation is collected every 50,000 allocations (both put back after)."""
+    before = gc.get_threshold()
     gc.freeze()
+    gc.set_threshold(*THRESHOLDS)
     try:
         yield
     finally:
+        gc.set_threshold(*before)
         gc.unfreeze()
