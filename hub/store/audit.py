@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import Field, SQLModel
+
+log = logging.getLogger("hub.audit")
 
 GENESIS = "0" * 64  # the prev_hash of record 1
 HEAD_ID = 1
@@ -171,12 +174,21 @@ def append_in_transaction(connection: Connection, contents: Sequence[RecordConte
 
 
 class SqliteAppender:
-    """The append on a SQLite file with the standard library's driver, for the one thread that
-    writes the audit log: SQLAlchemy's handling of the three statements cost 0.7 ms of CPU per
-    group commit, holding the GIL the event loop needs; this costs 0.2 ms (hashes included).
-    The stored text is SQLAlchemy's own (its DateTime bind processor), so everything that reads
-    the log through SQLAlchemy sees the same records. The connection lives on a thread of its
-    own: each append is one hop there for the whole transaction."""
+    """The append on a SQLite file with the standard library's driver (SQLAlchemy's handling of
+    the three statements cost 0.7 ms of CPU per group commit; this costs 0.2 ms, hashes
+    included). The stored text is SQLAlchemy's own (its DateTime bind processor), so everything
+    that reads the log through SQLAlchemy sees the same records.
+
+    Where it runs: on the event loop's thread, when SQLite's write lock is free at once (a
+    commit takes a few tenths of a millisecond); a writer thread only when another connection
+    holds the lock, since waiting for it there would stall the loop, or deadlock it when the
+    holder is this process's own aiosqlite connection waiting for the loop. A writer thread
+    for every commit had cost more: each of a transaction's statements hands the GIL back and
+    forth with the busy loop, and the benchmark measured a median of 2-3 ms per commit at half
+    load, tens of ms at its tail. The loop's connection does not checkpoint the WAL (copying
+    pages to the database would stall the loop): every `checkpoint_every` commits (about
+    SQLite's own 1,000 pages) the writer thread checkpoints, and appends made meanwhile queue
+    behind it there."""
 
     _COLUMNS = tuple(c.name for c in RECORDS.columns)
     _INSERT = (
@@ -186,24 +198,56 @@ class SqliteAppender:
     _HEAD = f"SELECT seq, hash FROM {HEAD.name} WHERE id = ?"
     _MOVE_HEAD = f"UPDATE {HEAD.name} SET seq = ?, hash = ? WHERE id = ?"
 
-    def __init__(self, path: str, dialect: Dialect) -> None:
+    def __init__(self, path: str, dialect: Dialect, *, checkpoint_every: int = 250) -> None:
         self._path = path
         processor = RECORDS.c.at.type.bind_processor(dialect)
         self._at: Callable[[Any], Any] = processor or (lambda value: value)
-        self._db: sqlite3.Connection | None = None
+        self._here: sqlite3.Connection | None = None  # the loop thread's: never waits
+        self._there: sqlite3.Connection | None = None  # the writer thread's: waits its turn
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-writer")
+        self._checkpoint_every = checkpoint_every
+        self._since_checkpoint = 0
+        self._checkpointing: asyncio.Future[None] | None = None
+        self.deferred = 0  # appends that found the write lock taken and went to the thread
 
     async def append(self, contents: Sequence[RecordContent]) -> None:
         """Chain and insert these records and move the head, in one transaction."""
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._append, contents)
+        loop = asyncio.get_running_loop()
+        if self._here is None:
+            self._here = _connect(self._path, timeout=0.0)
+            self._here.execute("PRAGMA wal_autocheckpoint=0")
+        checkpointing = self._checkpointing is not None
+        if checkpointing or not self._transaction(self._here, contents, give_way=True):
+            # behind the checkpoint on the writer thread: it then finds the WAL all copied back
+            # and starts it over, which it could not while appends went on beside it
+            self.deferred += 1
+            await loop.run_in_executor(self._thread, self._append_there, contents)
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= self._checkpoint_every and self._checkpointing is None:
+            self._since_checkpoint = 0
+            self._checkpointing = loop.run_in_executor(self._thread, self._checkpoint)
+            self._checkpointing.add_done_callback(self._checkpointed)
 
     async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
+        if self._checkpointing is not None:
+            await asyncio.wait({self._checkpointing})
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close_there)
         self._thread.shutdown(wait=True)
+        if self._here is not None:
+            self._here.close()
+            self._here = None
 
-    def _append(self, contents: Sequence[RecordContent]) -> None:
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
+    def _transaction(
+        self, db: sqlite3.Connection, contents: Sequence[RecordContent], *, give_way: bool
+    ) -> bool:
+        """One append as one transaction on `db`. With `give_way`, a write lock held elsewhere
+        returns False at once, nothing written; otherwise the connection's busy timeout waits."""
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if give_way and exc.sqlite_errorcode == _SQLITE_BUSY:
+                return False
+            raise
         try:
             head = db.execute(self._HEAD, (HEAD_ID,)).fetchone()
             if head is None:
@@ -218,18 +262,39 @@ class SqliteAppender:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        return True
 
-    def _close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+    def _append_there(self, contents: Sequence[RecordContent]) -> None:
+        self._transaction(self._writer_connection(), contents, give_way=False)
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            # autocommit mode: the transaction is the explicit BEGIN IMMEDIATE above
-            self._db = sqlite3.connect(self._path, isolation_level=None, timeout=5.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-        return self._db
+    def _checkpoint(self) -> None:
+        self._writer_connection().execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _writer_connection(self) -> sqlite3.Connection:
+        if self._there is None:
+            self._there = _connect(self._path, timeout=5.0)
+        return self._there
+
+    def _checkpointed(self, done: asyncio.Future[None]) -> None:
+        self._checkpointing = None
+        if not done.cancelled() and done.exception() is not None:
+            # the next one will try again; the WAL only grows meanwhile
+            log.warning("audit WAL checkpoint failed (%s)", type(done.exception()).__name__)
+
+    def _close_there(self) -> None:
+        if self._there is not None:
+            self._there.close()
+            self._there = None
+
+
+_SQLITE_BUSY = 5
+
+
+def _connect(path: str, *, timeout: float) -> sqlite3.Connection:
+    # autocommit mode: the transaction is the explicit BEGIN IMMEDIATE of _transaction
+    connection = sqlite3.connect(path, isolation_level=None, timeout=timeout)
+    connection.execute("PRAGMA journal_mode=WAL")
+    return connection
 
 
 def chained(

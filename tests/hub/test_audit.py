@@ -228,6 +228,36 @@ async def test_appends_from_two_logs_on_one_file_form_one_valid_chain(url: str, 
     assert sorted(ids) == [f"req-{n:04d}" for n in range(1, 201)]
 
 
+async def test_a_write_lock_held_elsewhere_delays_the_append_but_not_the_hub(
+    log: AuditLog, url: str, db: Path
+) -> None:
+    await log.append([entry(1)])
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, say
+    try:
+        waiting = asyncio.create_task(log.append([entry(2)]))
+        ticks = 0
+        for _ in range(20):  # the event loop goes on serving while the append waits
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not waiting.done()
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    await waiting
+    result = await verify(url)
+    assert result.ok and result.records == 2
+
+
+async def test_the_write_ahead_log_is_checkpointed_while_appends_go_on(
+    log: AuditLog, db: Path
+) -> None:
+    for n in range(3000):
+        await log.append([entry(n)])
+    # unchecked, 3,000 commits grow it to about 45 MB; checkpoints keep starting it over
+    assert (db.parent / (db.name + "-wal")).stat().st_size < 10_000_000
+
+
 async def test_concurrent_appends_share_a_transaction(url: str) -> None:
     log = await AuditLog.open(url)
     try:
