@@ -59,10 +59,6 @@ class Gathered:
     provenance: tuple[Provenance, ...]
 
 
-# What a request holds for one look-up: the answer, or the look-up under way
-Begun = Answer[ValueT] | asyncio.Future[Answer[ValueT] | SourceError]
-
-
 class SubjectKeys:
     """Subjects' keyed hashes, each computed once per request. Its own object (not a method of
     Loaders) so that the request's loaders and route loaders form no reference cycle: what a
@@ -82,12 +78,18 @@ class SubjectKeys:
 
 
 class RouteLoader(Generic[ValueT]):
-    """One route as one request sees it: each document asked at most once per request, so
-    every field of the request sees the same answer. Batching across documents and requests is
-    the route's own (hub/upstream.py): a request's look-ups of fifty people land in one batch
-    call because they reach the route within its window, with no per-request batcher on top."""
+    """One route as one request sees it: each document asked at most once per request, and
+    what it came to kept, so every field of the request sees the same answer. Batching across
+    documents and requests is the route's own (hub/upstream.py): a request's look-ups of fifty
+    people land in one batch call because they reach the route within its window, with no
+    per-request batcher on top.
 
-    __slots__ = ("_route", "_key_of", "_deadline", "_begun")
+    A look-up under way is the route's shared future itself: no task, shield or timer per
+    look-up. A request waits on all of its look-ups at once (`wait`), bounded by its deadline,
+    and `asyncio.wait` never cancels what it waits on, so a request giving up leaves the call
+    to the others that share it."""
+
+    __slots__ = ("_route", "_key_of", "_deadline", "_begun", "_settled")
 
     def __init__(
         self,
@@ -98,33 +100,42 @@ class RouteLoader(Generic[ValueT]):
         self._route = route
         self._key_of = key_of
         self._deadline = deadline
-        self._begun: dict[DocumentRef, Begun[ValueT]] = {}
+        self._begun: dict[DocumentRef, asyncio.Future[Any]] = {}
+        self._settled: dict[DocumentRef, Answer[ValueT] | SourceError] = {}
 
-    def begin(self, doc: DocumentRef) -> Begun[ValueT]:
-        """The answer when it is at hand (a fresh cache entry: no waiting, no task), else the
-        look-up under way, started now if this request had not asked yet."""
-        found = self._begun.get(doc)
+    def begin(self, doc: DocumentRef) -> asyncio.Future[Any] | None:
+        """Start the look-up if this request had not; the future to wait for, or None when
+        the answer is already at hand (a fresh cache entry: no waiting at all)."""
+        if doc in self._settled:
+            return None
+        future = self._begun.get(doc)
+        if future is None:
+            begun = self._route.begin(self._key_of(doc), doc, self._deadline)
+            if isinstance(begun, Answer):
+                self._settled[doc] = begun
+                return None
+            future = self._begun[doc] = begun
+        return future
+
+    def settled(self, doc: DocumentRef) -> Answer[ValueT] | SourceError:
+        """What the look-up came to, fixed for the rest of the request (begun before)."""
+        found = self._settled.get(doc)
         if found is None:
-            key = self._key_of(doc)
-            value = self._route.cache.fresh(key)
-            if value is not None:
-                found = Answer(value)
-            else:
-                found = asyncio.ensure_future(self._route.get(key, doc, self._deadline))
-            self._begun[doc] = found
+            found = self._settled[doc] = self._route.settle(self._key_of(doc), self._begun[doc])
         return found
 
     async def load(self, doc: DocumentRef) -> Answer[ValueT]:
         """The answer; a source that failed raises its SourceError."""
-        return _raised(await _settled(self.begin(doc)))
+        future = self.begin(doc)
+        if future is not None:
+            await wait({future}, self._deadline.remaining())
+        return _raised(self.settled(doc))
 
 
-async def _settled(begun: Begun[ValueT]) -> Answer[ValueT] | SourceError:
-    if isinstance(begun, Answer):
-        return begun
-    # shield: one field giving up (a bounded wait, a client gone) never cancels the look-up
-    # the request's other fields share
-    return await asyncio.shield(begun)
+async def wait(futures: set[asyncio.Future[Any]], timeout: float) -> None:
+    """Until all of these are done or `timeout` seconds have passed; never cancels them."""
+    if any(not future.done() for future in futures):
+        await asyncio.wait(futures, timeout=max(0.0, timeout))
 
 
 def _raised(answer: Answer[ValueT] | SourceError) -> Answer[ValueT]:
@@ -187,18 +198,13 @@ class Loaders:
         answer: registration is awaited a third of what is left of the deadline, and a failure
         or no answer by then lets the fields speak for themselves (the look-up goes on for the
         fields that need it)."""
-        begun = loader.begin(doc)
-        if not isinstance(begun, Answer):
-            try:
-                answer = await asyncio.wait_for(
-                    asyncio.shield(begun), self.deadline.remaining() / 3
-                )
-            except TimeoutError:
-                return True
-            if isinstance(answer, SourceError):
-                return True
-            begun = answer
-        return begun.value is not None
+        future = loader.begin(doc)
+        if future is not None:
+            await wait({future}, self.deadline.remaining() / 3)
+            if not future.done():
+                return True  # not settled: the fields that need it wait their whole deadline
+        answer = loader.settled(doc)
+        return isinstance(answer, SourceError) or answer.value is not None
 
     async def judgements(self, subject_key: str) -> tuple[Judgement, ...]:
         """The subject's judgements: almost everyone has none, and the store's mirror of judged
@@ -231,25 +237,34 @@ class Loaders:
         except SourceError as exc:
             return exc
 
-    def begin_facts(self, doc: DocumentRef) -> tuple[Begun[Any], ...]:
-        """Start the look-ups the colour rules read (those not answered from the cache)."""
-        return (
+    def begin_facts(self, doc: DocumentRef) -> set[asyncio.Future[Any]]:
+        """Start the look-ups the colour rules read; the futures of those not answered from
+        the cache."""
+        begun = (
             self.health_records.begin(doc),
             self.trips.begin(doc),
             self.flags.begin(doc),
             self.driver_declarations.begin(doc),
         )
+        return {future for future in begun if future is not None}
 
     async def subject_facts(self, doc: DocumentRef) -> Gathered:
         """What the colour rules read about one person, with each source's provenance.
 
         Every look-up starts before any is awaited, so the sources are asked in one round; a
         request whose answers are all cached never waits at all."""
-        begun = self.begin_facts(doc)
+        pending = self.begin_facts(doc)
         # the hub's own store failing raises here: that is not a source outage
         judgements = await self.judgements(self.subject_key(doc))
         areas = await self._risk_answer()
-        records, trips, flags, declarations = [await _settled(b) for b in begun]
+        if pending:
+            await wait(pending, self.deadline.remaining())
+        records, trips, flags, declarations = (
+            self.health_records.settled(doc),
+            self.trips.settled(doc),
+            self.flags.settled(doc),
+            self.driver_declarations.settled(doc),
+        )
         ages: dict[Source, list[float]] = {source: [] for source in RULE_SOURCES}
         missing: set[Source] = set()
 

@@ -131,23 +131,31 @@ class UpstreamRoute(Generic[ValueT]):
         self._calls_under_way = 0
         self.calls = 0  # upstream batch calls made (for tests and the status page)
 
-    async def get(
+    def begin(
         self, key: str, doc: DocumentRef, deadline: Deadline
-    ) -> Answer[ValueT] | SourceError:
-        """One subject's answer, or the error of the source that failed it."""
+    ) -> Answer[ValueT] | asyncio.Future[Any]:
+        """The answer when the cache has it fresh; else the shared future of the call that will
+        bring it (joined if under way, queued for the next batch if not). Waiters wait on it
+        with `asyncio.wait`, which never cancels it (others share it), and read what it came to
+        with `settle`."""
         value = self.cache.fresh(key)
         if value is not None:
             return Answer(value)
         future = self._in_flight.get(key) or self._enqueue(key, doc, deadline)
         self._extend(key, deadline)
-        # shield: one request giving up (deadline, client gone) never cancels a shared call
-        shielded = asyncio.shield(future)
-        done, _ = await asyncio.wait({shielded}, timeout=deadline.remaining())
+        return future
+
+    def settle(self, key: str, future: asyncio.Future[Any]) -> Answer[ValueT] | SourceError:
+        """What a look-up begun with `begin` came to for its waiter: the answer; or, when the
+        call failed or is still running at the waiter's deadline, an answer still within the
+        staleness bound; or the error."""
         error: SourceError
-        if shielded in done:
-            exc = shielded.exception()
-            if exc is None:
-                return Answer(shielded.result())
+        if not future.done():
+            error = SourceUnavailable(self._guard.source, "deadline exceeded", route=self.name)
+        else:
+            exc = None if future.cancelled() else future.exception()
+            if exc is None and not future.cancelled():
+                return Answer(future.result())
             error = (
                 exc
                 if isinstance(exc, SourceError)
@@ -155,11 +163,18 @@ class UpstreamRoute(Generic[ValueT]):
                     self._guard.source, f"failed ({type(exc).__name__})", route=self.name
                 )
             )
-        else:
-            shielded.cancel()  # only the shield; the shared call goes on for others
-            error = SourceUnavailable(self._guard.source, "deadline exceeded", route=self.name)
         stale = self.cache.stale(key)
         return stale if stale is not None else error
+
+    async def get(
+        self, key: str, doc: DocumentRef, deadline: Deadline
+    ) -> Answer[ValueT] | SourceError:
+        """One subject's answer, or the error of the source that failed it."""
+        begun = self.begin(key, doc, deadline)
+        if isinstance(begun, Answer):
+            return begun
+        await asyncio.wait({begun}, timeout=deadline.remaining())
+        return self.settle(key, begun)
 
     def _extend(self, key: str, deadline: Deadline) -> None:
         """A batch not yet sent serves its most patient waiter: its deadline is the latest."""
