@@ -188,6 +188,8 @@ _ClientT = TypeVar("_ClientT", bound=SourceClient)
 
 async def gather_batches(*coroutines: Any) -> list[Any]:
     """Run batch requests concurrently; on the first failure cancel the rest and re-raise it."""
+    if len(coroutines) == 1:  # the usual case: no task and gathering future for one batch
+        return [await coroutines[0]]
     tasks = [asyncio.ensure_future(c) for c in coroutines]
     try:
         return list(await asyncio.gather(*tasks))
