@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -102,23 +103,25 @@ def aware(at: datetime) -> datetime:
 
 
 def chain_hash(prev_hash: str, seq: int, content: RecordContent) -> str:
-    """sha256 hex over prev_hash + the record's content as sorted-key, whitespace-free JSON."""
-    canonical = json.dumps(
-        {
-            "seq": seq,
-            "at": utc_text(content.at),
-            "caller_id": content.caller_id,
-            "role": content.role,
-            "subject_key": content.subject_key,
-            "fields": content.fields,  # the stored text itself, so any edit to it shows
-            "purpose": content.purpose,
-            "outcome": content.outcome,
-            "request_id": content.request_id,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+    """sha256 hex over prev_hash + the record's content as sorted-key, whitespace-free JSON
+    (the standard library's, non-ASCII escaped)."""
+    record = {
+        "seq": seq,
+        "at": utc_text(content.at),
+        "caller_id": content.caller_id,
+        "role": content.role,
+        "subject_key": content.subject_key,
+        "fields": content.fields,  # the stored text itself, so any edit to it shows
+        "purpose": content.purpose,
+        "outcome": content.outcome,
+        "request_id": content.request_id,
+    }
+    # orjson writes the same bytes as json.dumps(sort_keys, compact) in a tenth of the time
+    # unless the text holds DEL or a non-ASCII character, which json escapes and orjson does not
+    canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    if not canonical.isascii() or b"\x7f" in canonical:
+        canonical = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(prev_hash.encode() + canonical).hexdigest()
 
 
 def _begin_write_sql(dialect: str) -> str | None:

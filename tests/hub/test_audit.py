@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -331,6 +332,45 @@ async def test_an_unbatched_log_writes_the_same_chain(url: str) -> None:
         await log.close()
     result = await verify(url)
     assert result.ok and result.records == 20
+
+
+@pytest.mark.parametrize(
+    "purpose",
+    [
+        "outbreak 17 contact tracing",
+        'quotes " and \\ backslashes / slashes',
+        "controls \n\t\r\b\f\x00\x1f\x7f end",
+        "流调 第17号 (contact tracing)",
+        "emoji \U0001f600 and \u2028 separators",
+        None,
+    ],
+)
+def test_the_chain_hash_is_the_documented_json_whatever_the_text(purpose: str | None) -> None:
+    # the format every existing chain was written in: verify must keep accepting them
+    content = RecordContent(
+        at=T0,
+        caller_id="analyst-1",
+        role="analyst",
+        subject_key=None if purpose is None else "ab" * 32,
+        fields='["healthCode.colour"]',
+        purpose=purpose,
+        outcome="served",
+        request_id="req-0001",
+    )
+    record = {
+        "seq": 7,
+        "at": "2022-03-01T08:00:00.000000+00:00",
+        "caller_id": "analyst-1",
+        "role": "analyst",
+        "subject_key": content.subject_key,
+        "fields": '["healthCode.colour"]',
+        "purpose": purpose,
+        "outcome": "served",
+        "request_id": "req-0001",
+    }
+    documented = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    expected = hashlib.sha256(("f" * 64 + documented).encode()).hexdigest()
+    assert chain_hash("f" * 64, 7, content) == expected
 
 
 def test_an_entry_keeps_its_fields_sorted_and_without_repeats() -> None:
