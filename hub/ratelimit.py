@@ -12,9 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from cachetools import TTLCache
-
 WINDOW_S = 60.0
+MAX_CALLERS = 100_000  # callers remembered at once; beyond it the longest idle are forgotten
 
 
 class RateLimited(Exception):
@@ -56,8 +55,15 @@ class RateLimiter:
         self._requests = dict(requests_per_minute)
         self._subjects = dict(subjects_per_minute)
         self._timer = timer
-        # callers idle for two windows are forgotten, so memory follows active callers
-        self._state: TTLCache[str, _Buckets] = TTLCache(100_000, 2 * WINDOW_S, timer=timer)
+        # A plain dict, swept as each window begins: callers idle for two windows are
+        # forgotten, so memory follows active callers (a TTL cache did the same with two
+        # expiry walks on every request of the hot path).
+        self._state: dict[str, _Buckets] = {}
+        self._swept = -1  # the window of the last sweep
+
+    def __len__(self) -> int:
+        """Callers remembered now."""
+        return len(self._state)
 
     def reset(self) -> None:
         """Forget every caller's counts (tests, and an operator lifting a block)."""
@@ -66,12 +72,25 @@ class RateLimiter:
     def _buckets(self, caller_id: str) -> tuple[_Buckets, float]:
         now = self._timer()
         window = math.floor(now / WINDOW_S)
+        if window != self._swept:
+            self._sweep(window)
         buckets = self._state.get(caller_id)
         if buckets is None:
+            if len(self._state) >= MAX_CALLERS:
+                self._sweep(window, keep_last=False)
             buckets = self._state[caller_id] = _Buckets()
         buckets.roll(window)
         elapsed = (now / WINDOW_S) - window  # fraction of the current window gone by
         return buckets, elapsed
+
+    def _sweep(self, window: int, *, keep_last: bool = True) -> None:
+        """Forget callers idle since before the previous window (or, when full, since before
+        this one); still full, the first seen go."""
+        self._swept = window
+        oldest_kept = window - 1 if keep_last else window
+        self._state = {k: b for k, b in self._state.items() if b.window >= oldest_kept}
+        while len(self._state) >= MAX_CALLERS:
+            del self._state[next(iter(self._state))]
 
     def _retry_after(self, elapsed: float) -> float:
         return max(1.0, (1.0 - elapsed) * WINDOW_S)

@@ -49,3 +49,33 @@ def test_last_minutes_people_fade_out_of_the_window() -> None:
         limiter.admit_subject("venue-1", "venue", f"new{i}")
     with pytest.raises(RateLimited):
         limiter.admit_subject("venue-1", "venue", "one-too-many")
+
+
+def test_callers_idle_for_two_minutes_are_forgotten_and_the_active_keep_their_counts() -> None:
+    clock = Clock()
+    limiter = RateLimiter({"venue": 3}, {}, timer=clock)
+    for i in range(1000):
+        limiter.admit_request(f"venue-{i}", "venue")
+    clock.now += 60
+    for _ in range(3):
+        limiter.admit_request("venue-busy", "venue")
+    clock.now += 60
+    limiter.admit_request("venue-late", "venue")
+    assert len(limiter) == 2  # the thousand idle ones are gone; last minute's caller is not
+    with pytest.raises(RateLimited):  # its three of the minute before still count in full
+        limiter.admit_request("venue-busy", "venue")
+
+
+def test_memory_is_bounded_however_many_callers_come_in_one_minute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("hub.ratelimit.MAX_CALLERS", 50)
+    clock = Clock()
+    limiter = RateLimiter({"venue": 10}, {}, timer=clock)
+    for i in range(500):
+        limiter.admit_request(f"venue-{i}", "venue")
+        assert len(limiter) <= 50
+    for _ in range(9):  # the newest caller is remembered and limited: ten in all
+        limiter.admit_request("venue-499", "venue")
+    with pytest.raises(RateLimited):
+        limiter.admit_request("venue-499", "venue")
