@@ -304,6 +304,23 @@ async def test_cross_origin_requests_are_allowed_only_from_the_allow_list(strict
         assert "Access-Control-Allow-Origin" not in reply.headers
 
 
+async def test_with_no_origin_configured_no_cross_origin_request_is_allowed(hub: Hub) -> None:
+    preflight = {
+        "Origin": "https://ghc.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
+    async with hub.session.options(f"{hub.url}/graphql", headers=preflight) as reply:
+        assert not any(h.lower().startswith("access-control-") for h in reply.headers)
+    async with hub.session.post(
+        f"{hub.url}/graphql",
+        json={"query": "{ __typename }"},
+        headers=hub.analyst | {"Origin": "https://ghc.example"},
+    ) as reply:
+        assert reply.status == 200
+        assert not any(h.lower().startswith("access-control-") for h in reply.headers)
+
+
 async def test_a_configured_batch_answers_each_operation(strict: Hub) -> None:
     status, body = await strict.post(
         [{"query": "{ riskAreas { __typename } }"}, {"query": "{ __typename }"}]
