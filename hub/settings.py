@@ -41,7 +41,12 @@ class SourceSettings(BaseModel):
     stale_ttl: float = Field(
         600.0, ge=0, description="seconds an answer may still be served when the source fails"
     )
-    batch_window_ms: float = Field(2.0, ge=0, description="wait this long to batch requests")
+    # Only while a call to the route is under way (an idle route sends at once): 5 ms made a
+    # third fewer upstream calls per scan than 2 ms at saturation (0.090 against 0.134 per
+    # route), hub CPU per scan 0.75 ms against 0.83, with no change in median latency
+    batch_window_ms: float = Field(
+        5.0, ge=0, description="while a call is under way, gather look-ups this long"
+    )
     # per route: the people answered most recently (fresh for cache_ttl, then kept for a stale
     # answer); a bound on the worker's memory, and on what a full garbage collection walks
     cache_entries: int = Field(20_000, ge=1)
