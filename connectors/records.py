@@ -34,6 +34,11 @@ class DocumentRef:
     type: str
     number: str
 
+    def __hash__(self) -> int:
+        # the number's own hash (a str caches it) rather than a new tuple's on every look-up:
+        # documents key the hub's per-request and per-batch maps, dozens of times a request
+        return hash(self.number)
+
     @classmethod
     def normalised(cls, type_: str, number: str) -> DocumentRef:
         cleaned = "".join(ch for ch in number.upper() if ch not in "() \t")

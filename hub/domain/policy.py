@@ -141,7 +141,7 @@ class PolicyBook:
     def in_force(self, at: datetime) -> PolicyVersion:
         """The version with valid_from <= at < valid_to; NoPolicyInForce if none."""
         require_aware(at, "at")
-        for version in self.versions:
+        for version in reversed(self.versions):  # newest first: now is in the last one
             if version.covers(at):
                 return version
         raise NoPolicyInForce(f"no policy version in force at {at.isoformat()}")
