@@ -5,6 +5,7 @@ Every error names the failed rule and never echoes the number (it is personal da
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -82,6 +83,13 @@ def normalise_number(type_: DocumentType, raw: str) -> str:
 def parse_document(type: str, raw: str, *, today: date) -> Document:
     """Validate and normalise; raise InvalidDocument naming the first failed rule of:
     type, format, date, check."""
+    return _parse_document(type, raw, today)
+
+
+# Venues see the same people again and again: their documents are checked once a day, not on
+# every scan (a refused document raises every time; lru_cache keeps only results)
+@functools.lru_cache(maxsize=16_384)
+def _parse_document(type: str, raw: str, today: date) -> Document:
     try:
         kind = DocumentType(type.strip().upper())
     except ValueError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
@@ -23,6 +23,18 @@ from hub.domain.documents import (
 )
 
 TODAY = date(2022, 7, 10)
+
+
+def test_a_document_asked_again_gets_the_same_answer_and_a_refusal_every_time() -> None:
+    raw = _resident("440304" + TODAY.strftime("%Y%m%d") + "123")
+    assert parse_document("RESIDENT_ID", raw, today=TODAY) == parse_document(
+        "RESIDENT_ID", raw, today=TODAY
+    )
+    yesterday = TODAY - timedelta(days=1)  # born today: in the future as of yesterday
+    for _ in range(2):
+        with pytest.raises(InvalidDocument):
+            parse_document("RESIDENT_ID", raw, today=yesterday)
+    assert parse_document("RESIDENT_ID", raw, today=TODAY).number == raw
 
 
 @pytest.mark.parametrize(
