@@ -248,7 +248,7 @@ class SqliteAppender:
         try:
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if give_way and exc.sqlite_errorcode == _SQLITE_BUSY:
+            if give_way and exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
                 return False
             raise
         try:
@@ -288,9 +288,6 @@ class SqliteAppender:
         if self._there is not None:
             self._there.close()
             self._there = None
-
-
-_SQLITE_BUSY = 5
 
 
 def _connect(path: str, *, timeout: float) -> sqlite3.Connection:
