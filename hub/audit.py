@@ -104,7 +104,8 @@ class AuditLog:
     def __init__(self, engine: AsyncEngine, *, owns_engine: bool, group_commit: bool) -> None:
         self._engine = engine
         self._owns_engine = owns_engine
-        # SQLite: each append is one transaction on a thread of its own (hub/store/audit.py)
+        # SQLite: appends through the standard library driver, on the event loop when the write
+        # lock is free at once (hub/store/audit.py, SqliteAppender)
         path = sqlite_file(engine)
         self._sqlite = SqliteAppender(path, engine.dialect) if path is not None else None
         self._group_commit = group_commit

@@ -211,7 +211,6 @@ class SqliteAppender:
         self._checkpoint_every = checkpoint_every
         self._since_checkpoint = 0
         self._checkpointing: asyncio.Future[None] | None = None
-        self.deferred = 0  # appends that found the write lock taken and went to the thread
 
     async def append(self, contents: Sequence[RecordContent]) -> None:
         """Chain and insert these records and move the head, in one transaction."""
@@ -221,9 +220,9 @@ class SqliteAppender:
             self._here.execute("PRAGMA wal_autocheckpoint=0")
         checkpointing = self._checkpointing is not None
         if checkpointing or not self._transaction(self._here, contents, give_way=True):
-            # behind the checkpoint on the writer thread: it then finds the WAL all copied back
+            # the lock is held elsewhere (waited for on the writer thread, not here), or a
+            # checkpoint is running there: queued behind it, it finds the WAL all copied back
             # and starts it over, which it could not while appends went on beside it
-            self.deferred += 1
             await loop.run_in_executor(self._thread, self._append_there, contents)
         self._since_checkpoint += 1
         if self._since_checkpoint >= self._checkpoint_every and self._checkpointing is None:

@@ -31,10 +31,10 @@ def open_engine(url: str) -> AsyncEngine:
 
 
 def sqlite_file(engine: AsyncEngine) -> str | None:
-    """The file of a SQLite database, for work done on a thread of its own with the standard
-    library's driver (a whole transaction in one hop, where aiosqlite hops once per statement).
-    None for other databases (their async drivers do not hop) and for in-memory SQLite
-    (another connection would be another database)."""
+    """The file of a SQLite database, for the audit log's appends with the standard library's
+    driver (a whole transaction at once, where aiosqlite hops to its thread once per
+    statement). None for other databases (their async drivers do not hop) and for in-memory
+    SQLite (another connection would be another database)."""
     url = engine.url
     if engine.dialect.name != "sqlite" or url.database in (None, "", ":memory:"):
         return None
