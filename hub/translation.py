@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Generic, TypeVar
 
 from connectors import records
@@ -110,13 +111,9 @@ def subject_facts(
     """What the colour rules read about one person, from the records of the three rule sources
     (and the hub's own judgements; the sources that did not answer)."""
     base = _provincial(found) if found is not None else _NO_PROVINCIAL_FACTS
-    return facts.SubjectFacts(
-        cases=base.cases,
-        listings=base.listings,
-        nat_tests=base.nat_tests,
-        antibody_tests=base.antibody_tests,
-        entries=base.entries,
-        health_certificates=base.health_certificates,
+    # replace keeps every provincial field of the remembered translation, whatever is added
+    return replace(
+        base,
         trips=_trips(trip_records),
         flags=_flags(flag_records),
         driver_declarations=_driver_declarations(declarations),
