@@ -31,6 +31,7 @@ from hub.store.audit import (
     RecordContent,
     SqliteAppender,
     StoredRecord,
+    WalSyncFailed,
     append_records,
     begin_snapshot,
     chain_hash,
@@ -203,6 +204,8 @@ def _failed(cause: BaseException) -> AuditWriteFailed:
     """A fresh error per waiter (one shared instance would collect every waiter's traceback)."""
     if isinstance(cause, HeadMissing):
         message = "audit records not committed: the chain's head is missing"
+    elif isinstance(cause, WalSyncFailed):
+        message = "audit records not committed: the log could not be synced to disk"
     else:
         message = f"audit records not committed ({type(cause).__name__})"
     error = AuditWriteFailed(message)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hub import cli
 from hub.audit import AuditClosed, AuditEntry, AuditLog, AuditWriteFailed, verify
+from hub.store import audit as audit_store
 from hub.store.audit import RecordContent, chain_hash
 
 T0 = datetime(2022, 3, 1, 8, 0, tzinfo=UTC)
@@ -258,6 +261,67 @@ async def test_the_write_ahead_log_is_checkpointed_while_appends_go_on(
     # 3,000 commits grew it to 45 MB when checkpoints ran beside the appends and never caught
     # up; queued behind them, appends let each one start the WAL over
     assert (db.parent / (db.name + "-wal")).stat().st_size < 10_000_000
+
+
+class SlowDisk:
+    """Stands in for caio's context: the WAL's sync waits until the test lets the disk answer,
+    or fail."""
+
+    def __init__(self, real_context: Callable[..., Any]) -> None:
+        self.real_context = real_context
+        self.real: Any = None
+        self.answer = asyncio.Event()
+        self.failure: OSError | None = None
+        self.synced = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> SlowDisk:
+        self.real = self.real_context(*args, **kwargs)
+        return self
+
+    async def fdsync(self, fd: int) -> None:
+        await self.answer.wait()
+        if self.failure is not None:
+            raise self.failure
+        await self.real.fdsync(fd)
+        self.synced += 1
+
+    def close(self) -> None:
+        self.real.close()
+
+
+@pytest.fixture
+def disk(monkeypatch: pytest.MonkeyPatch) -> SlowDisk:
+    slow = SlowDisk(audit_store.sync_context)
+    monkeypatch.setattr(audit_store, "sync_context", slow)
+    return slow
+
+
+async def test_an_append_returns_once_its_records_are_on_disk_and_the_loop_goes_on_meanwhile(
+    log: AuditLog, disk: SlowDisk
+) -> None:
+    waiting = asyncio.create_task(log.append([entry(1)]))
+    ticks = 0
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert ticks == 20 and not waiting.done() and disk.synced == 0
+    disk.answer.set()
+    await waiting
+    assert disk.synced == 1
+
+
+async def test_a_failed_sync_refuses_that_append_and_every_one_after(
+    log: AuditLog, disk: SlowDisk
+) -> None:
+    disk.failure = OSError(errno.EIO, "Input/output error")
+    disk.answer.set()
+    with pytest.raises(AuditWriteFailed, match="synced to disk"):
+        await log.append([entry(1)])
+    # the disk answers again, but what it lost is unknown: nothing more is recorded or served
+    disk.failure = None
+    with pytest.raises(AuditWriteFailed, match="synced to disk"):
+        await log.append([entry(2)])
+    assert disk.synced == 0
 
 
 async def test_concurrent_appends_share_a_transaction(url: str) -> None:
