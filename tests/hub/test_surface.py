@@ -188,6 +188,26 @@ async def test_an_unexpected_failure_is_masked_and_logged_without_personal_data(
     assert any(error["extensions"]["requestId"] in r.getMessage() for r in caplog.records)
 
 
+async def test_a_bug_outside_execution_is_a_plain_500_and_the_hub_goes_on(hub: Hub) -> None:
+    endpoint = hub.app.graphql  # answered before Starlette's error middleware: uvicorn's 500
+    assert endpoint is not None
+
+    def broken(request: object) -> None:
+        raise RuntimeError("bug in the endpoint")
+
+    endpoint._authenticate = broken
+    try:
+        async with hub.session.post(
+            f"{hub.url}/graphql", json={"query": "{ riskAreas { areaCode } }"}, headers=hub.analyst
+        ) as reply:
+            assert reply.status == 500
+            assert "bug" not in await reply.text()
+    finally:
+        del endpoint._authenticate
+    status, _ = await hub.post({"query": "{ riskAreas { areaCode } }"})
+    assert status == 200
+
+
 # --- audit -----------------------------------------------------------------------------------
 
 
