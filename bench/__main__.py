@@ -253,9 +253,15 @@ class Bench:
         after = sims.counters() if sims else {}
         # CPU this machine spent outside the benchmark's processes during the phase: another
         # job on the machine makes every figure of the phase pessimistic
-        ours = (cpu1 - cpu0) + ((sims.cpu() - sims_cpu0) if sims else 0.0)
-        ours += sat["generator_cpu"] * (a.duration + a.warmup)
-        sat["foreign_cpu_cores"] = max(0.0, (busy1 - busy0) - ours) / (a.duration + a.warmup)
+        span = a.duration + a.warmup
+        sims_cpu = (sims.cpu() - sims_cpu0) if sims else 0.0
+        ours = (cpu1 - cpu0) + sims_cpu + sat["generator_cpu"] * span
+        sat["foreign_cpu_cores"] = max(0.0, (busy1 - busy0) - ours) / span
+        # where the machine's cores went: the hub shares them with the simulators and the
+        # generator, so on two cores its saturation is as much theirs as its own
+        sat["hub_cpu_cores"] = (cpu1 - cpu0) / span
+        sat["simulators_cpu_cores"] = sims_cpu / span
+        sat["machine_busy_cores"] = (busy1 - busy0) / span
         if sat["foreign_cpu_cores"] > 0.15:
             self.notes.append(
                 f"{server.name} {kind}: other processes used {sat['foreign_cpu_cores']:.2f} "

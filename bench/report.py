@@ -110,9 +110,9 @@ def markdown(results: dict[str, Any]) -> str:
         "## Workloads",
         "",
         "| run | workload | saturation (correct answers/s) | hub CPU ms/request | "
-        "content errors | generator CPU | other processes' CPU (cores) | "
+        "content errors | CPU cores: hub / simulators / generator / other / machine busy | "
         "upstream requests per client request |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
         for name, w in run["workloads"].items():
@@ -126,11 +126,20 @@ def markdown(results: dict[str, Any]) -> str:
                 or "—"
             )
             flag = " ⚠ load-generator bound" if sat.get("generator_bound") else ""
+            cores = " / ".join(
+                _fmt(sat.get(key), 2)
+                for key in (
+                    "hub_cpu_cores",
+                    "simulators_cpu_cores",
+                    "generator_cpu",
+                    "foreign_cpu_cores",
+                    "machine_busy_cores",
+                )
+            )
             lines.append(
                 f"| {run['name']} | {name} | {_fmt(sat['throughput'])}{flag} | "
                 f"{_fmt(sat.get('hub_cpu_ms_per_request'), 2)} | {w['content_errors']} | "
-                f"{_fmt(sat.get('generator_cpu'), 2)} | {_fmt(sat.get('foreign_cpu_cores'), 2)} | "
-                f"{upstream} |"
+                f"{cores} | {upstream} |"
             )
     lines += [
         "",
