@@ -378,10 +378,10 @@ def _simulator_main(argv: list[str]) -> None:
     }[args.source]
     world = World(seed=args.seed, size=args.size, now=datetime.fromisoformat(args.now))
     server = SimulatorServer(build(world), args.port, args.admin_port).start()
-    # A stand-in answers in the latency it is configured with: its own full collections
+    # A stand-in should answer in the latency it is configured with: its own full collections
     # walking the world and the people it has made (100-120 ms each, two per simulator in 35 s
-    # of `scan`; 40-50 ms with the world frozen) stalled every hub call in flight to it and
-    # showed as the hub's tail. As in the load generator: the world frozen, no full collections.
+    # of `scan`; 40-50 ms with the world frozen) stalled every hub call in flight to it. As in
+    # the load generator: the world frozen, no full collections.
     gc.freeze()
     gc.set_threshold(*gc.get_threshold()[:2], 1_000_000_000)
     stop = threading.Event()
