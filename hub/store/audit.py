@@ -308,14 +308,11 @@ class SqliteAppender:
     async def _sync_wal(self) -> None:
         """Every commit made so far on the loop's connection, to disk."""
         try:
-            wal = f"{self._path}-wal"
-            if self._wal is None or os.fstat(self._wal).st_ino != os.stat(wal).st_ino:
-                # first use, or the WAL was deleted and made anew since: its name must be on
-                # disk too (once; this waits for the disk on the loop)
-                if self._wal is not None:
-                    os.close(self._wal)
-                self._wal = None
-                self._wal = os.open(wal, os.O_RDONLY)
+            if self._wal is None:
+                # SQLite deletes the WAL only when its last connection closes, and the loop's
+                # stays open until close(): one descriptor serves. Its name must be on disk
+                # too (once; this waits for the disk on the loop).
+                self._wal = os.open(f"{self._path}-wal", os.O_RDONLY)
                 _sync_directory(self._directory)
             if self._aio is None:
                 self._aio = sync_context()
