@@ -125,21 +125,26 @@ def subject_facts(
 class _ByIdentity(Generic[In, Out]):
     """A translation remembered by the identity of its input: a cached answer is the same
     object on every hit, so the people asked about often are translated once, not on every
-    verdict. Bounded; holding the input keeps its id from being reused for another object."""
+    verdict. Bounded; holding the input keeps its id from being reused for another object.
+    Inputs and translations are kept in two dicts rather than as pairs: a pair would be one
+    more object per person for the garbage collector to walk (hub/upstream.py, AnswerCache)."""
 
     def __init__(self, translate: Callable[[In], Out], maxsize: int = 10_000) -> None:
         self._translate = translate
         self._maxsize = maxsize
-        self._done: OrderedDict[int, tuple[In, Out]] = OrderedDict()
+        self._inputs: OrderedDict[int, In] = OrderedDict()
+        self._done: dict[int, Out] = {}
 
     def __call__(self, found: In) -> Out:
-        entry = self._done.get(id(found))
-        if entry is not None and entry[0] is found:
-            return entry[1]
+        key = id(found)
+        if self._inputs.get(key) is found:
+            return self._done[key]
         translated = self._translate(found)
-        self._done[id(found)] = (found, translated)
-        if len(self._done) > self._maxsize:
-            self._done.popitem(last=False)
+        self._inputs[key] = found
+        self._done[key] = translated
+        if len(self._inputs) > self._maxsize:
+            oldest, _ = self._inputs.popitem(last=False)
+            del self._done[oldest]
         return translated
 
 

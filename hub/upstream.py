@@ -52,8 +52,11 @@ class _Pending:
 class AnswerCache(Generic[ValueT]):
     """Answers per subject key: fresh for `fresh_s`, kept (as stale) until `stale_s`.
 
-    An ordered dict, oldest first: every put moves its key to the end, so expiry and the size
-    bound both trim from the front (a look-up is one dict access, on the hottest path)."""
+    An ordered dict of answers, oldest first: every put moves its key to the end, so expiry and
+    the size bound both trim from the front. The time each was put is kept in a second dict
+    rather than paired with its answer in a tuple: a float is not tracked by the garbage
+    collector and a tuple holding an answer is, and every object a cache fill adds is walked by
+    the next young collection, which stalls every request in flight (hub/collector.py)."""
 
     def __init__(
         self,
@@ -66,43 +69,48 @@ class AnswerCache(Generic[ValueT]):
         self.stale_s = max(stale_s, fresh_s)
         self._maxsize = maxsize
         self._timer = timer
-        self._entries: OrderedDict[str, tuple[ValueT, float]] = OrderedDict()
+        self._answers: OrderedDict[str, ValueT] = OrderedDict()
+        self._put_at: dict[str, float] = {}
 
     def fresh(self, key: str) -> ValueT | None:
-        entry = self._entries.get(key)
-        if entry is None or self._timer() - entry[1] >= self.fresh_s:
+        put_at = self._put_at.get(key)
+        if put_at is None or self._timer() - put_at >= self.fresh_s:
             return None
-        return entry[0]
+        return self._answers[key]
 
     def stale(self, key: str) -> Answer[ValueT] | None:
         """The answer kept for `key` past freshness but within the staleness bound, if any."""
-        entry = self._entries.get(key)
-        if entry is None:
+        put_at = self._put_at.get(key)
+        if put_at is None:
             return None
-        age = self._timer() - entry[1]
-        return Answer(entry[0], stale_age=age) if age < self.stale_s else None
+        age = self._timer() - put_at
+        return Answer(self._answers[key], stale_age=age) if age < self.stale_s else None
 
     def put(self, key: str, value: ValueT) -> None:
         if self.stale_s <= 0:
             return
         now = self._timer()
-        entries = self._entries
-        entries[key] = (value, now)
-        entries.move_to_end(key)
-        while entries:
-            oldest = next(iter(entries.values()))
-            if len(entries) <= self._maxsize and now - oldest[1] < self.stale_s:
+        answers, put_at = self._answers, self._put_at
+        answers[key] = value
+        answers.move_to_end(key)
+        put_at[key] = now
+        while answers:
+            oldest = next(iter(answers))
+            if len(answers) <= self._maxsize and now - put_at[oldest] < self.stale_s:
                 break
-            entries.popitem(last=False)
+            answers.popitem(last=False)
+            del put_at[oldest]
 
     def forget(self, key: str) -> None:
-        self._entries.pop(key, None)
+        self._answers.pop(key, None)
+        self._put_at.pop(key, None)
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._answers.clear()
+        self._put_at.clear()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._answers)
 
 
 class UpstreamRoute(Generic[ValueT]):
