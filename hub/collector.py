@@ -21,11 +21,11 @@ the measurements).
 Measured since (bench `scan`, 1,000,000 people): the allocation count is net of frees, and the
 cache evicting old answers frees about as much as it fills, so while the hub serves, young
 collections come only every 2-10 s (two runs: 7 in 28 s; 5 in 50 s, and no collection of the
-middle generation after start-up) and each walks every answer filled since: 40,000-110,000 objects, 18-76 ms with every request in
-flight waiting, and nothing freed. What would bound those pauses is collections paced by time
-rather than by this count (with the middle generation paced too, and full collections kept
-rare); not done yet. Until then, fewer objects per cached answer make each pause shorter
-(hub/upstream.py, AnswerCache).
+middle generation after start-up) and each walks every answer filled since: 40,000-110,000
+objects, 18-76 ms with every request in flight waiting, and nothing freed. What would bound
+those pauses is collections paced by time rather than by this count (with the middle generation
+paced too, and full collections kept rare); not done yet. Until then, fewer objects per cached
+answer make each pause shorter (hub/upstream.py, AnswerCache).
 """
 
 from __future__ import annotations
