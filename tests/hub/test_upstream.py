@@ -19,7 +19,7 @@ from connectors.resilience import (
     RetryBudget,
     RetryPolicy,
 )
-from hub.upstream import AnswerCache, UpstreamRoute
+from hub.upstream import Answer, AnswerCache, UpstreamRoute
 
 
 class Clock:
@@ -207,3 +207,16 @@ def test_the_answer_cache_keeps_the_most_recent_people_within_its_bound_and_age(
     clock.now += 600
     cache.put("key6", "answer 6")  # the next put drops what is past the staleness bound
     assert cache.stale("key5") is None and len(cache) == 1
+
+
+def test_a_forgotten_answer_is_neither_fresh_nor_stale_and_can_be_put_again() -> None:
+    clock = Clock()
+    cache: AnswerCache[str] = AnswerCache(30, 600, timer=clock)
+    cache.put("key1", "answer before the judgement")
+    cache.put("key2", "someone else's answer")
+    cache.forget("key1")
+    assert cache.fresh("key1") is None and cache.stale("key1") is None
+    assert cache.fresh("key2") == "someone else's answer" and len(cache) == 1
+    cache.put("key1", "answer after the judgement")
+    clock.now += 60
+    assert cache.stale("key1") == Answer("answer after the judgement", stale_age=60)
