@@ -1,5 +1,6 @@
-"""`python -m bench --quick` works: every workload runs, every answer is checked, the upstream
-figures and the table of targets are there. No speed is asserted: that is the benchmark's job."""
+"""`python -m bench --quick` works: every workload runs, every answer is checked, saturation is
+searched for, the upstream figures and the table of targets are there. No speed is asserted:
+that is the benchmark's job."""
 
 from __future__ import annotations
 
@@ -41,6 +42,11 @@ def test_quick_benchmark_runs_checks_every_answer_and_reports_each_figure(tmp_pa
         assert workload["saturation"]["ok"] > 0, name
         assert workload["content_errors"] == 0, (name, workload["saturation"]["error_samples"])
         assert workload["open"] and all(p["ok"] > 0 for p in workload["open"]), name
+        # saturation is searched for: connections double, and the best step is the one reported
+        steps = workload["saturation"]["steps"]
+        start = steps[0]["connections"]
+        assert [s["connections"] for s in steps] == [start * 2**i for i in range(len(steps))]
+        assert workload["saturation"]["throughput"] == max(s["throughput"] for s in steps), name
         # upstream requests per client request, per source route, from the simulators' counters
         per_route = workload["upstream_per_request"]
         assert per_route and all(
@@ -49,6 +55,7 @@ def test_quick_benchmark_runs_checks_every_answer_and_reports_each_figure(tmp_pa
     floor = next(r for r in results["runs"] if r["name"] == "floor")
     assert floor["workloads"]["floor"]["saturation"]["ok"] > 0
     table = (out / "results.md").read_text()
+    assert "## Saturation search" in table
     for name, target in FIGURES:
         row = next((line for line in table.splitlines() if name in line), None)
         assert row is not None and target in row, (name, target)
