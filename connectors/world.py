@@ -61,6 +61,12 @@ _COUNTIES = (
 )  # fmt: skip
 _RID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _BIRTH_EPOCH = date(1950, 1, 1)
+_BIRTH_ORDINAL = _BIRTH_EPOCH.toordinal()
+# birth dates spread over _DAY_SPAN days from the epoch: day d of the population is born on
+# d * _DAY_STEP mod _DAY_SPAN; the step is prime to the span, so each offset has one day
+_DAY_SPAN = 27_000
+_DAY_STEP = 367
+_DAY_STEP_INVERSE = pow(_DAY_STEP, -1, _DAY_SPAN)
 _MACAO_PREFIX = "7"
 _HKID_PREFIX = "X"
 
@@ -150,8 +156,8 @@ class World:
             return DocumentRef("HKID", prefix + digits + hkid_check(prefix, digits))
         county = _COUNTIES[index % len(_COUNTIES)]
         rest = index // len(_COUNTIES)
-        birth = _BIRTH_EPOCH + timedelta(days=(rest // 1000) * 367 % 27_000)
-        first17 = f"{county}{birth:%Y%m%d}{rest % 1000:03d}"
+        birth = date.fromordinal(_BIRTH_ORDINAL + (rest // 1000) * _DAY_STEP % _DAY_SPAN)
+        first17 = f"{county}{birth.year:04d}{birth.month:02d}{birth.day:02d}{rest % 1000:03d}"
         return DocumentRef("RESIDENT_ID", first17 + resident_id_check(first17))
 
     def index_of(self, doc: DocumentRef) -> int | None:
@@ -175,14 +181,14 @@ class World:
 
     def _resident_index(self, number: str) -> int | None:
         county = _COUNTIES.index(number[:6])
-        birth = datetime.strptime(number[6:14], "%Y%m%d").date()
-        offset = (birth - _BIRTH_EPOCH).days
-        # invert day*367 mod 27000 by search over the few candidates a size allows
-        max_day = self.size // len(_COUNTIES) // 1000 + 1
-        for day in range(max_day + 1):
-            if day * 367 % 27_000 == offset:
-                return (day * 1000 + int(number[14:17])) * len(_COUNTIES) + county
-        return None
+        # the simulators answer this for every look-up: plain integers, not strptime
+        birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        offset = birth.toordinal() - _BIRTH_ORDINAL
+        if not 0 <= offset < _DAY_SPAN:
+            return None
+        # the day whose step lands on this offset: the step is invertible modulo the span
+        day = offset * _DAY_STEP_INVERSE % _DAY_SPAN
+        return (day * 1000 + int(number[14:17])) * len(_COUNTIES) + county
 
     # --- look-ups the simulators make ------------------------------------------------------
 

@@ -61,6 +61,18 @@ def test_documents_outside_the_population_have_no_record() -> None:
     assert world.person(DocumentRef("PASSPORT", "GBR:123456789")) is None
 
 
+def test_a_resident_id_in_a_synthetic_county_but_no_synthetic_birth_date_has_no_record() -> None:
+    world = World(1, 1_000_000, NOW)
+    number = world.document(0).number  # 440103..., born on the epoch day
+    # no such day; the day before the epoch; past the span of birth days; not a date at all
+    for birth in ("19901399", "19491231", "20260101", "19x00101"):
+        first17 = number[:6] + birth + "000"
+        check = resident_id_check(first17) if first17.isdigit() else "0"
+        doc = DocumentRef("RESIDENT_ID", first17 + check)
+        assert world.index_of(doc) is None, birth
+        assert world.person(doc) is None, birth
+
+
 def test_most_people_have_no_adverse_facts_and_some_have_each_kind() -> None:
     world = World(1, 20_000, NOW)
     people = [world.person(world.document(i)) for i in range(20_000)]
