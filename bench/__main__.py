@@ -237,9 +237,12 @@ class Bench:
         # a closed loop finds saturation only with enough requests in flight: one whose answers
         # wait on upstream calls or the audit's sync is bound by its own concurrency, not by the
         # server. So the connections double while that raises throughput by 5 % or more, up to
-        # --max-connections, and the best phase is the saturation (every step is reported).
+        # --max-connections, and the best phase is the saturation (every step is reported). A
+        # step with a wrong or degraded answer is past saturation: the search stops there, and
+        # its errors count like any other phase's. `analyst50` is not doubled: a quarter of the
+        # connections already asks for 400 people at once, and 800 went past the deadline.
         first = max(1, a.connections // 4) if kind == "analyst50" else a.connections
-        most = max(first, a.max_connections // 4 if kind == "analyst50" else a.max_connections)
+        most = first if kind == "analyst50" else max(first, a.max_connections)
         steps: list[dict[str, Any]] = []
         best: tuple[dict[str, Any], dict[str, Any]] | None = None
         connections = first
@@ -257,7 +260,7 @@ class Bench:
             gained = best is None or sat["throughput"] >= 1.05 * best[0]["throughput"]
             if best is None or sat["throughput"] > best[0]["throughput"]:
                 best = (sat, delta)
-            if not gained or connections * 2 > most:
+            if not gained or sat["errors"] or connections * 2 > most:
                 break
             connections *= 2
         sat, delta = best

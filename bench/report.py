@@ -94,7 +94,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"upstream latency {cfg['latency_ms']} ms"
         f" + uniform jitter 0–{cfg['jitter_ms']} ms; closed loop from {cfg['connections']}"
         f" connections, doubled up to {cfg.get('max_connections', cfg['connections'])} while"
-        " throughput rose 5 % or more (a quarter of both for `analyst50`),"
+        " throughput rose 5 % or more (`analyst50`: a quarter of the first, not doubled),"
         f" {cfg['duration']} s per phase ({cfg['warmup']} s warm-up not counted); open-loop phases"
         f" {cfg['open_duration']} s at {', '.join(f'{f:.0%}' for f in cfg['fractions'])} of each"
         f" workload's saturation; {cfg['cpus']} CPUs; quick={cfg['quick']}.",
