@@ -12,8 +12,8 @@ from typing import Any
 import jwt
 import pytest
 
-from connectors.records import DocumentRef
-from connectors.world import World
+from connectors.records import DocumentRef, HongKongCode, HongKongFacts, Identity, Person
+from connectors.world import World, hkid_check
 from hub.demo import colour_of, eligible_for
 from hub.dev_identity import DevIdentity
 from hub.domain.documents import Document, DocumentType, parse_document
@@ -331,19 +331,16 @@ async def test_a_citizen_cannot_scan_codes(hub: Hub, world: World) -> None:
 async def test_a_hong_kong_resident_with_a_current_green_code_carries_it_into_guangdong(
     hub: Hub, world: World
 ) -> None:
-    today = now().astimezone(CST).date()
-
-    def green_today(doc: DocumentRef) -> bool:
-        person = world.person(doc)
-        code = person.hongkong.health_code if person else None
-        return (
-            code is not None
-            and code.colour == "GREEN"
-            and code.issued_at.astimezone(CST).date() == today
-        )
-
-    person = find(world, green_today, kinds=("HKID",))
-    status, body = await hub.post(transfer(destination="GUANGDONG"), citizen(hub.identity, person))
+    # A resident whose code was issued a moment ago. Not one of the generated people: their
+    # codes were issued up to 8 hours before the world's hour, so in the first hour of a day
+    # (China time) none of them is today's, and the test failed when run then.
+    doc = DocumentRef("HKID", "ZZ123456" + hkid_check("ZZ", "123456"))
+    code = HongKongCode("GREEN", now().astimezone(CST) - timedelta(seconds=1))
+    world.put_person(Person(Identity(doc, "Chan Siu Ling"), hongkong=HongKongFacts(code)))
+    try:
+        status, body = await hub.post(transfer(destination="GUANGDONG"), citizen(hub.identity, doc))
+    finally:
+        world.reset()
     assert status == 200 and "errors" not in body, body
     ticket = body["data"]["requestCodeTransfer"]
     assert ticket["destination"] == "GUANGDONG" and ticket["status"] == "DELIVERED"
