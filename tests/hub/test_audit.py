@@ -7,6 +7,7 @@ import errno
 import hashlib
 import json
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -261,6 +262,50 @@ async def test_the_write_ahead_log_is_checkpointed_while_appends_go_on(
     # 3,000 commits grew it to 45 MB when checkpoints ran beside the appends and never caught
     # up; queued behind them, appends let each one start the WAL over
     assert (db.parent / (db.name + "-wal")).stat().st_size < 10_000_000
+
+
+async def test_appends_go_on_while_a_checkpoint_copies_the_log(
+    db: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The checkpoint's first pass is held on the writer thread, as if copying a large WAL to a
+    # slow disk: appends must not wait for it. Then the second pass lets the WAL start over.
+    copying = threading.Event()
+    passes = 0
+    real = audit_store.SqliteAppender._checkpoint
+
+    def held_first_pass(self: audit_store.SqliteAppender) -> None:
+        nonlocal passes
+        passes += 1
+        if passes == 1:
+            assert copying.wait(10)
+        real(self)
+
+    monkeypatch.setattr(audit_store.SqliteAppender, "_checkpoint", held_first_pass)
+    log = await AuditLog.open(url)
+    try:
+        for n in range(250):  # the 250th commit starts a checkpoint
+            await log.append([entry(n)])
+        await asyncio.sleep(0.05)
+        assert passes == 1
+        for n in range(250, 300):
+            await asyncio.wait_for(log.append([entry(n)]), 5)
+        assert passes == 1  # the first pass is still copying
+        copying.set()
+        for _ in range(500):
+            if passes == 2:
+                break
+            await asyncio.sleep(0.01)
+        for n in range(300, 320):
+            await log.append([entry(n)])
+        # the WAL started over after the second pass: it holds the last 20 commits' pages,
+        # not the 320 commits' (about 3 pages each) it would without that pass
+        with sqlite3.connect(db) as connection:
+            frames = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        assert 0 < frames < 250
+    finally:
+        copying.set()
+        await log.close()
+    assert (await verify(url)).records == 320
 
 
 class SlowDisk:
