@@ -295,6 +295,7 @@ async def test_appends_go_on_while_a_checkpoint_copies_the_log(
             if passes == 2:
                 break
             await asyncio.sleep(0.01)
+        assert passes == 2
         for n in range(300, 320):
             await log.append([entry(n)])
         # the WAL started over after the second pass: it holds the last 20 commits' pages,
