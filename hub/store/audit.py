@@ -36,6 +36,8 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import Field, SQLModel
 
+from hub.store.database import hold_schema_lock
+
 log = logging.getLogger("hub.audit")
 
 GENESIS = "0" * 64  # the prev_hash of record 1
@@ -139,25 +141,22 @@ def _begin_write_sql(dialect: str) -> str | None:
     return "BEGIN IMMEDIATE" if dialect == "sqlite" else None
 
 
-async def _begin_write(connection: AsyncConnection) -> None:
-    statement = _begin_write_sql(connection.dialect.name)
-    if statement is not None:
-        await connection.exec_driver_sql(statement)
-
-
 async def create_tables(engine: AsyncEngine) -> None:
     """Create the audit tables if absent, and the head if the chain is empty."""
-    async with engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.create_all, tables=[RECORDS, HEAD])
     async with engine.connect() as connection:
-        await _begin_write(connection)
-        head = await connection.execute(select(HEAD.c.seq).where(HEAD.c.id == HEAD_ID))
-        if head.first() is None:
-            # A missing head beside existing records is tampering: leave it for verify to report.
-            count = await connection.scalar(select(func.count()).select_from(RECORDS))
-            if not count:
-                await connection.execute(insert(HEAD).values(id=HEAD_ID, seq=0, hash=GENESIS))
+        await connection.run_sync(_create_tables)
         await connection.commit()
+
+
+def _create_tables(connection: Connection) -> None:
+    # Under the schema lock: replicas starting together on a new database would otherwise all
+    # find no head and all insert one (PostgreSQL refuses all but the first).
+    hold_schema_lock(connection)
+    SQLModel.metadata.create_all(connection, tables=[RECORDS, HEAD])
+    if connection.execute(select(HEAD.c.seq).where(HEAD.c.id == HEAD_ID)).first() is None:
+        # A missing head beside existing records is tampering: leave it for verify to report.
+        if not connection.scalar(select(func.count()).select_from(RECORDS)):
+            connection.execute(insert(HEAD).values(id=HEAD_ID, seq=0, hash=GENESIS))
 
 
 async def append_records(engine: AsyncEngine, contents: Sequence[RecordContent]) -> None:

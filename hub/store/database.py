@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
-_MIGRATION_LOCK = 7_140_711  # any constant shared by every replica
+_SCHEMA_LOCK = 7_140_711  # any constant shared by every replica
 
 
 def open_engine(url: str) -> AsyncEngine:
@@ -57,14 +57,19 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
-    """One migrator at a time: PostgreSQL by an advisory lock; SQLite by taking the write lock
-    up front (its driver would otherwise run the DDL outside any transaction, and a second
-    process starting at the same moment would find half a schema)."""
+def hold_schema_lock(connection: Connection) -> None:
+    """One process at a time sets up the schema, until its transaction ends: PostgreSQL by an
+    advisory lock; SQLite by taking the write lock up front (its driver would otherwise run the
+    DDL outside any transaction, and a second process starting at the same moment would find
+    half a schema)."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
     elif connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _upgrade(connection: Connection) -> None:
+    hold_schema_lock(connection)
     command.upgrade(alembic_config(connection), "head")
 
 

@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ import pytest
 
 from connectors.sandbox import Sandbox
 from connectors.world import World
+from hub.audit import AuditEntry, AuditLog, verify
 from hub.dev_identity import DevIdentity
+from hub.store.database import migrate, open_engine
 from tests.databases import database_url, run_sql
 from tests.hub.test_writes import citizen, macao_resident, transfer
 
@@ -177,7 +180,40 @@ def test_replicas_starting_at_the_same_moment_on_a_new_database_all_come_up(
         subprocess.Popen([sys.executable, "-c", MIGRATE, url], env=env, stderr=subprocess.PIPE)
         for _ in range(4)
     ]
-    failures = [p.communicate(timeout=60)[1].decode()[-400:] for p in starting if p.wait() != 0]
+    failures = [p.communicate(timeout=60)[1].decode()[-1200:] for p in starting if p.wait() != 0]
     assert failures == []
     (version,) = run_sql(url, "SELECT version_num FROM alembic_version")
     assert version["version_num"]
+
+
+async def test_audit_logs_opened_at_the_same_moment_on_a_new_database_share_one_chain(
+    tmp_path: Path,
+) -> None:
+    # In one process, so that every opener reads the empty chain before any seeds its head:
+    # the replicas above meet the same race only now and then.
+    url = database_url(tmp_path)
+    engine = open_engine(url)
+    try:
+        await migrate(engine)
+        logs = await asyncio.gather(*(AuditLog.open(engine) for _ in range(8)))
+        await asyncio.gather(*(log.append([audit_entry(n)]) for n, log in enumerate(logs)))
+        for log in logs:
+            await log.close()
+    finally:
+        await engine.dispose()
+    assert [row["seq"] for row in run_sql(url, "SELECT seq FROM audit_head")] in (["8"], [8])
+    result = await verify(url)
+    assert (result.ok, result.records) == (True, 8)
+
+
+def audit_entry(n: int) -> AuditEntry:
+    return AuditEntry(
+        caller_id="analyst-0001",
+        role="analyst",
+        subject_key=f"{n:064x}",
+        fields=("healthCode.colour",),
+        purpose="replica start-up",
+        outcome="served",
+        request_id=f"req-{n}",
+        at=datetime(2022, 3, 1, 8, n, tzinfo=UTC),
+    )
