@@ -12,7 +12,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,11 @@ import pytest
 
 from connectors.sandbox import Sandbox
 from connectors.world import World
-from hub.audit import AuditEntry, AuditLog, verify
+from hub.audit import AuditLog, verify
 from hub.dev_identity import DevIdentity
 from hub.store.database import migrate, open_engine
 from tests.databases import database_url, run_sql
+from tests.hub.test_audit import entry
 from tests.hub.test_writes import citizen, macao_resident, transfer
 
 
@@ -196,7 +196,7 @@ async def test_audit_logs_opened_at_the_same_moment_on_a_new_database_share_one_
     try:
         await migrate(engine)
         logs = await asyncio.gather(*(AuditLog.open(engine) for _ in range(8)))
-        await asyncio.gather(*(log.append([audit_entry(n)]) for n, log in enumerate(logs)))
+        await asyncio.gather(*(log.append([entry(n)]) for n, log in enumerate(logs)))
         for log in logs:
             await log.close()
     finally:
@@ -204,16 +204,3 @@ async def test_audit_logs_opened_at_the_same_moment_on_a_new_database_share_one_
     assert [row["seq"] for row in run_sql(url, "SELECT seq FROM audit_head")] in (["8"], [8])
     result = await verify(url)
     assert (result.ok, result.records) == (True, 8)
-
-
-def audit_entry(n: int) -> AuditEntry:
-    return AuditEntry(
-        caller_id="analyst-0001",
-        role="analyst",
-        subject_key=f"{n:064x}",
-        fields=("healthCode.colour",),
-        purpose="replica start-up",
-        outcome="served",
-        request_id=f"req-{n}",
-        at=datetime(2022, 3, 1, 8, n, tzinfo=UTC),
-    )
